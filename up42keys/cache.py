@@ -1,0 +1,124 @@
+"""The token cache: one plain-text record per profile.
+
+A record is three lines, and this module is the only place that reads or
+writes them (README documents the format as a stable interface)::
+
+    1732800000            expiry, in epoch seconds
+    project <id> <url>    what the token was minted for (its cache key)
+    eyJhbGciOi...         the token
+
+The first line alone is what a shell prompt reads (``read -r`` and nothing
+else), so it stays first. Stdlib only: the cached-token path uses it before
+anything heavy is imported. The cache is disposable: a record that does not
+parse is treated as absent and replaced by the next mint.
+"""
+
+from __future__ import annotations
+
+import time
+
+from up42keys import files, paths, selection
+
+# Account profiles keep their refresh token in a record of its own, "<name>~refresh":
+# "~" cannot occur in a profile name, so it never collides with a profile's record.
+REFRESH_SUFFIX = "~refresh"
+
+
+class TokenRecord:
+    """A token, what it was minted for, and when it expires."""
+
+    __slots__ = ("cache_key", "expires_at", "token")
+
+    def __init__(self, token: str, expires_at: int, cache_key: str) -> None:
+        self.token = token
+        self.expires_at = expires_at
+        self.cache_key = cache_key
+
+    def seconds_left(self, now: float | None = None) -> float:
+        return self.expires_at - (time.time() if now is None else now)
+
+    def is_fresh(self, min_ttl: float, now: float | None = None) -> bool:
+        """True while the token has more than ``min_ttl`` seconds to live."""
+        return self.seconds_left(now) > min_ttl
+
+    def serialize(self) -> str:
+        return f"{self.expires_at}\n{self.cache_key}\n{self.token}\n"
+
+
+def parse(text: str) -> TokenRecord | None:
+    """The record in ``text``, or None for anything truncated, corrupt or foreign."""
+    lines = text.split("\n")
+    if len(lines) != 4 or lines[3] != "":
+        return None
+    expiry, cache_key, token = lines[0], lines[1], lines[2]
+    if not expiry.isdigit() or not cache_key or not looks_like_jwt(token):
+        return None
+    return TokenRecord(token, int(expiry), cache_key)
+
+
+def looks_like_jwt(token: str) -> bool:
+    """Three non-empty base64url segments: the shape of a JWT, checked without decoding it."""
+    segments = token.split(".")
+    return len(segments) == 3 and all(
+        segment and segment.replace("-", "").replace("_", "").isalnum() and segment.isascii()
+        for segment in segments
+    )
+
+
+def read(record_name: str) -> TokenRecord | None:
+    text = files.read_text(paths.token_record(record_name))
+    return parse(text) if text is not None else None
+
+
+def write(record_name: str, record: TokenRecord) -> None:
+    files.atomic_write(paths.token_record(record_name), record.serialize())
+
+
+def remove(record_name: str) -> None:
+    files.remove_file(paths.token_record(record_name))
+
+
+def move(old_name: str, new_name: str) -> None:
+    """Carry a renamed profile's token over; a missing record is simply nothing to move."""
+    import os
+
+    try:
+        os.replace(paths.token_record(old_name), paths.token_record(new_name))
+    except FileNotFoundError:
+        remove(new_name)
+
+
+def write_current_token(token: str) -> None:
+    """The active profile's token at a fixed path, for ``$(cat …)`` in other tools."""
+    files.atomic_write(paths.current_token_file(), token + "\n")
+
+
+def remove_current_token() -> None:
+    files.remove_file(paths.current_token_file())
+
+
+def fresh_record(
+    record_name: str, min_ttl: float, cache_key: str | None = None
+) -> TokenRecord | None:
+    """The cached record when its token is fresh (and, if given, minted for ``cache_key``)."""
+    record = read(record_name)
+    if record is None or not record.is_fresh(min_ttl):
+        return None
+    if cache_key is not None and record.cache_key != cache_key:
+        return None
+    return record
+
+
+def cached_record(argument: str | None, min_ttl: float) -> TokenRecord | None:
+    """The fresh cached token for the command's target, reading nothing but the cache.
+
+    This is all the fast path does; the full path starts with it too, so
+    that the two always agree. A profile's record is trusted by name:
+    every command that changes a profile replaces or removes its record.
+    """
+    target = selection.resolve(argument)
+    if isinstance(target, selection.EnvironmentCredentials):
+        return fresh_record(target.record_name, min_ttl, target.cache_key)
+    if target is None or selection.name_problem(target) is not None:
+        return None
+    return fresh_record(target, min_ttl)

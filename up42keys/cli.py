@@ -1,0 +1,260 @@
+"""The command line: parse arguments, call the core, print.
+
+No logic of its own lives here beyond presentation; the one error boundary
+is ``main``, which turns every error into one line on stderr and its
+documented exit code.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import os
+import sys
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import click
+from click.shell_completion import CompletionItem
+
+from up42keys import __version__, jwtinfo, manager, selection, settings, store, tokens
+from up42keys.errors import EXIT_ERROR, EXIT_USAGE, ProfileNotFoundError, Up42KeysError, UsageError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"]}
+
+
+def complete_profiles(
+    ctx: click.Context, param: click.Parameter, incomplete: str
+) -> list[CompletionItem]:
+    """Profile names from the profile file alone: completion never opens the keyring."""
+    try:
+        names = sorted(store.load())
+    except Up42KeysError:
+        return []
+    return [CompletionItem(name) for name in names if name.startswith(incomplete)]
+
+
+def profile_argument(required: bool = True, name: str = "name") -> Callable[[F], F]:
+    return click.argument(name, required=required, shell_complete=complete_profiles)
+
+
+def min_ttl_option(value: str | None) -> float:
+    return settings.min_ttl() if value is None else settings.parse_seconds(value, "--min-ttl")
+
+
+def read_secret(what: str, from_stdin: bool, stdin_flag: str) -> str:
+    """A secret from one line of stdin, or from a hidden prompt; never from argv."""
+    if from_stdin:
+        return store.check_secret(sys.stdin.readline(), what)
+    if not sys.stdin.isatty():
+        raise UsageError(
+            f"no terminal to ask for the {what}; pass it as one line on stdin with {stdin_flag}"
+        )
+    return store.check_secret(click.prompt(what.capitalize(), hide_input=True, err=True), what)
+
+
+def describe_expiry(expires_at: int | None, now: float | None = None) -> str:
+    if expires_at is None:
+        return "none"
+    left = expires_at - (time.time() if now is None else now)
+    if left <= 0:
+        return "expired"
+    return f"valid for {human_duration(left)}"
+
+
+def human_duration(seconds: float) -> str:
+    seconds = int(seconds)
+    if seconds >= 60:
+        return f"{seconds // 60} min {seconds % 60} s"
+    return f"{seconds} s"
+
+
+def local_time(epoch: int) -> str:
+    return datetime.datetime.fromtimestamp(epoch).astimezone().strftime("%Y-%m-%d %H:%M:%S %Z")
+
+
+@click.group(context_settings=CONTEXT_SETTINGS)
+@click.version_option(__version__, "-V", "--version", prog_name="up42keys")
+def cli() -> None:
+    """Named UP42 profiles, API keys in the OS keyring, fresh project tokens.
+
+    Exit codes: 0 ok, 1 other error, 2 usage or bad input, 3 no such profile
+    or none active, 4 UP42 rejected the credentials, 5 UP42 unreachable or no
+    token in its answer, 6 no usable OS keyring.
+    """
+
+
+@cli.command()
+@click.argument("name")
+@click.option("--project-id", required=True, metavar="UUID", help="The UP42 project's ID.")
+@click.option(
+    "--api-url",
+    default=selection.DEFAULT_API_URL,
+    show_default=True,
+    help="The UP42 API to mint tokens from.",
+)
+@click.option("--api-key-stdin", is_flag=True, help="Read the API key as one line from stdin.")
+@click.option("--no-verify", is_flag=True, help="Store without minting a token first.")
+@click.option("--force", is_flag=True, help="Replace an existing profile of that name.")
+def add(
+    name: str, project_id: str, api_url: str, api_key_stdin: bool, no_verify: bool, force: bool
+) -> None:
+    """Add profile NAME; the API key goes to the OS keyring, never to a file.
+
+    The key is asked for at a hidden prompt, or read from stdin with
+    --api-key-stdin. Unless --no-verify, UP42 must accept it first; when it
+    does not, nothing is stored.
+    """
+    profile = manager.project_profile(name, project_id, api_url)
+    manager.refuse_existing(name, force)
+    secret = read_secret("API key", api_key_stdin, "--api-key-stdin")
+    added = manager.add(profile, secret, verify=not no_verify, force=force)
+    state = "verified" if added.record else "not verified"
+    active = ", active" if added.active else ""
+    click.echo(f"Added profile {name!r} ({state}{active}).", err=True)
+
+
+@cli.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON list.")
+def list_profiles(as_json: bool) -> None:
+    """List the profiles, the active one and their cached tokens' state."""
+    rows = manager.rows()
+    if as_json:
+        click.echo(json.dumps([row_json(row) for row in rows], indent=2))
+        return
+    if not rows:
+        click.echo("No profiles yet; add one with 'up42keys add NAME --project-id ID'.", err=True)
+        return
+    now = time.time()
+    table = [
+        (
+            "*" if row.active else " ",
+            row.profile.name,
+            row.profile.project_id or "",
+            "" if row.profile.api_url == selection.DEFAULT_API_URL else row.profile.api_url,
+            describe_expiry(row.token_expires_at, now),
+        )
+        for row in rows
+    ]
+    header = (" ", "NAME", "PROJECT", "API", "TOKEN")
+    widths = [max(len(line[column]) for line in [header, *table]) for column in range(5)]
+    for line in [header, *table]:
+        click.echo(
+            "  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)).rstrip()
+        )
+
+
+def row_json(row: manager.Row) -> dict[str, Any]:
+    profile = row.profile
+    return {
+        "name": profile.name,
+        "kind": profile.kind,
+        "project_id": profile.project_id,
+        "api_url": profile.api_url,
+        "active": row.active,
+        "protected": profile.protected,
+        "token_expires_at": row.token_expires_at,
+    }
+
+
+@cli.command()
+@profile_argument()
+def use(name: str) -> None:
+    """Make NAME the active profile, with a fresh token for it."""
+    manager.use(name, min_ttl=settings.min_ttl())
+    click.echo(f"Switched to profile {name!r}.", err=True)
+
+
+@cli.command()
+@profile_argument(required=False)
+@click.option("--refresh", is_flag=True, help="Mint a new token even if the cached one is valid.")
+@click.option(
+    "--min-ttl",
+    metavar="SECONDS",
+    help=f"Renew when fewer seconds are left [default: {settings.MIN_TTL_ENV} or 60].",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print profile, project, token and expiry.")
+def token(name: str | None, refresh: bool, min_ttl: str | None, as_json: bool) -> None:
+    """Print a valid token of NAME (default: this shell's or the active profile)."""
+    label, record = tokens.get_token_record(name, min_ttl=min_ttl_option(min_ttl), refresh=refresh)
+    if as_json:
+        click.echo(
+            json.dumps(
+                {
+                    "profile": label,
+                    "project_id": tokens.project_id_of(record),
+                    "token": record.token,
+                    "expires_at": record.expires_at,
+                }
+            )
+        )
+    else:
+        click.echo(record.token)
+
+
+@cli.command()
+def current() -> None:
+    """Print the profile commands use: UP42KEYS_PROFILE, (environment), or the active one."""
+    label = selection.current_label()
+    if label is None:
+        raise ProfileNotFoundError(tokens.NO_ACTIVE_PROFILE)
+    click.echo(label)
+
+
+@cli.command()
+@profile_argument()
+def remove(name: str) -> None:
+    """Remove profile NAME, its keyring entry and its cached tokens."""
+    manager.remove(name)
+    click.echo(f"Removed profile {name!r}.", err=True)
+
+
+@cli.command()
+@profile_argument(name="old")
+@click.argument("new")
+def rename(old: str, new: str) -> None:
+    """Rename profile OLD to NEW; its key, tokens and active state follow."""
+    manager.rename(old, new)
+    click.echo(f"Renamed profile {old!r} to {new!r}.", err=True)
+
+
+@cli.command()
+@profile_argument(required=False)
+def inspect(name: str | None) -> None:
+    """Show the decoded header and claims of NAME's token, not the token itself."""
+    label, record = tokens.get_token_record(name, min_ttl=0)
+    header = jwtinfo.header(record.token)
+    claims = jwtinfo.claims(record.token)
+    left = record.seconds_left()
+    click.echo(f"profile: {label}")
+    click.echo("header:\n" + json.dumps(header, indent=2, sort_keys=True))
+    click.echo("claims:\n" + json.dumps(claims, indent=2, sort_keys=True))
+    click.echo(f"expires: {local_time(record.expires_at)} (in {human_duration(left)})")
+
+
+def fail(message: str, exit_code: int) -> int:
+    click.echo(f"up42keys: error: {message}", err=True)
+    return exit_code
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line; the one place where errors become a line on stderr and an exit code."""
+    try:
+        result = cli.main(args=argv, prog_name="up42keys", standalone_mode=False)
+    except Up42KeysError as error:
+        return fail(error.message, error.exit_code)
+    except click.UsageError as error:
+        command = error.ctx.command_path if error.ctx else "up42keys"
+        return fail(f"{error.format_message()} (see '{command} --help')", EXIT_USAGE)
+    except click.ClickException as error:
+        return fail(error.format_message(), error.exit_code)
+    except click.Abort:
+        return fail("aborted", EXIT_ERROR)
+    except BrokenPipeError:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_ERROR
+    return result if isinstance(result, int) else 0

@@ -1,0 +1,184 @@
+"""The UP42 HTTP client: minting tokens, with time bounds and retries.
+
+Every request has a timeout (``UP42KEYS_TIMEOUT``, 10 s by default) and is
+tried at most three times. Connection errors, timeouts, 429 and 5xx are
+retried with exponential backoff and jitter, honouring ``Retry-After`` up to a
+cap; 400, 401 and 403 never are. Whatever is not a 200 carrying a token is an
+error, and nothing here ever puts a secret into a URL or a message.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import random
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from up42keys import __version__, cache, settings
+from up42keys.errors import CredentialsRejectedError, Up42UnavailableError
+
+if TYPE_CHECKING:
+    import httpx
+
+DEFAULT_TOKEN_SECONDS = 300
+RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
+
+
+@dataclass(frozen=True)
+class MintedToken:
+    """A fresh access token, and for account sign-ins the refresh token that renews it."""
+
+    access_token: str
+    expires_at: int
+    refresh_token: str | None = None
+    refresh_expires_at: int | None = None
+
+
+class RejectedError(CredentialsRejectedError):
+    """UP42 refused the credentials; ``oauth_error`` is the OAuth error code where one came."""
+
+    def __init__(self, message: str, status: int, oauth_error: str | None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.oauth_error = oauth_error
+
+
+def _json_body(response: httpx.Response) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        return None
+
+
+def _error_detail(response: httpx.Response) -> str:
+    """UP42's own explanation (``error.message``, or OAuth's ``error_description``), if any."""
+    body = _json_body(response)
+    if not isinstance(body, dict):
+        return ""
+    error = body.get("error")
+    if isinstance(error, dict) and isinstance(error.get("message"), str):
+        return " ".join(error["message"].split())[:200]
+    description = body.get("error_description") or (error if isinstance(error, str) else None)
+    return " ".join(str(description).split())[:200] if description else ""
+
+
+def _describe(response: httpx.Response) -> str:
+    detail = _error_detail(response)
+    return f"HTTP {response.status_code}" + (f": {detail}" if detail else "")
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    value = response.headers.get("Retry-After", "").strip()
+    if not value:
+        return None
+    if value.isdigit():
+        return float(value)
+    try:
+        moment = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, moment.timestamp() - time.time())
+
+
+def _backoff(attempt: int) -> float:
+    """Exponential backoff with full jitter between half and all of the step."""
+    step = settings.retry_delay() * 2.0**attempt
+    return min(settings.MAX_RETRY_PAUSE, step * random.uniform(0.5, 1.0))  # noqa: S311 - jitter, not cryptography
+
+
+def post_token_request(
+    url: str, form: dict[str, str], *, basic_auth: tuple[str, str] | None = None
+) -> httpx.Response:
+    """POST a token request and return the 200 response; retry what is worth retrying."""
+    import httpx
+
+    timeout = settings.timeout()
+    last_problem = ""
+    headers = {"User-Agent": f"up42keys/{__version__}", "Accept": "application/json"}
+    auth = httpx.BasicAuth(*basic_auth) if basic_auth else httpx.USE_CLIENT_DEFAULT
+    with httpx.Client(timeout=timeout, headers=headers) as http:
+        for attempt in range(settings.ATTEMPTS):
+            pause = _backoff(attempt)
+            try:
+                response = http.post(url, data=form, auth=auth)
+            except httpx.TimeoutException:
+                last_problem = f"no answer from {url} within {timeout:g} s"
+            except httpx.TransportError as error:
+                last_problem = f"cannot connect to {url} ({type(error).__name__}: {error})"
+            else:
+                if response.status_code == 200:
+                    return response
+                if response.status_code not in RETRYABLE_STATUS:
+                    _raise_for_final(url, response)
+                last_problem = f"{url} answered {_describe(response)}"
+                retry_after = _retry_after(response)
+                if retry_after is not None:
+                    pause = min(retry_after, settings.MAX_RETRY_PAUSE)
+            if attempt + 1 < settings.ATTEMPTS:
+                time.sleep(pause)
+    raise Up42UnavailableError(
+        f"{last_problem}, after {settings.ATTEMPTS} attempts; check the URL and your network, "
+        f"or give it longer with UP42KEYS_TIMEOUT"
+    )
+
+
+def _raise_for_final(url: str, response: httpx.Response) -> None:
+    body = _json_body(response)
+    oauth_error = body.get("error") if isinstance(body, dict) else None
+    if response.status_code in (400, 401, 403) and (
+        response.status_code != 400 or oauth_error in ("invalid_grant", "unauthorized_client")
+    ):
+        raise RejectedError(
+            f"{url} rejected the credentials ({_describe(response)})",
+            response.status_code,
+            oauth_error if isinstance(oauth_error, str) else None,
+        )
+    raise Up42UnavailableError(f"{url} answered {_describe(response)}, not a token")
+
+
+def token_from_response(url: str, response: httpx.Response) -> MintedToken:
+    """The token in a 200 answer, in either shape UP42 uses; anything else is an error."""
+    body = _json_body(response)
+    if not isinstance(body, dict):
+        kind = response.headers.get("Content-Type", "no content type").split(";")[0]
+        raise Up42UnavailableError(f"{url} answered HTTP 200 with {kind}, not a token")
+    data = body.get("data")
+    token = data.get("accessToken") if isinstance(data, dict) else None
+    token = token or body.get("access_token")
+    if not isinstance(token, str) or not token:
+        raise Up42UnavailableError(f"{url} answered HTTP 200 without a token")
+    if not cache.looks_like_jwt(token):
+        raise Up42UnavailableError(f"{url} answered with a token that is not a JWT")
+    now = int(time.time())
+    refresh = body.get("refresh_token")
+    refresh_seconds = body.get("refresh_expires_in")
+    return MintedToken(
+        access_token=token,
+        expires_at=_expiry(token, body.get("expires_in"), now),
+        refresh_token=refresh if isinstance(refresh, str) and refresh else None,
+        refresh_expires_at=now + int(refresh_seconds)
+        if isinstance(refresh_seconds, (int, float)) and refresh
+        else None,
+    )
+
+
+def _expiry(token: str, expires_in: object, now: int) -> int:
+    """``expires_in`` where given; else the JWT's ``exp``; else UP42's five minutes."""
+    if isinstance(expires_in, (int, float)) and not isinstance(expires_in, bool) and expires_in > 0:
+        return now + int(expires_in)
+    from up42keys import jwtinfo
+
+    exp = jwtinfo.claims(token).get("exp")
+    if isinstance(exp, (int, float)) and not isinstance(exp, bool):
+        return int(exp)
+    return now + DEFAULT_TOKEN_SECONDS
+
+
+def mint_project_token(api_url: str, project_id: str, api_key: str) -> MintedToken:
+    """UP42's client-credentials grant: project ID and API key in HTTP Basic, never in the URL."""
+    url = f"{api_url}/oauth/token"
+    response = post_token_request(
+        url, {"grant_type": "client_credentials"}, basic_auth=(project_id, api_key)
+    )
+    return token_from_response(url, response)

@@ -1,0 +1,65 @@
+"""The one error hierarchy of up42keys.
+
+Every failure a user can cause or meet is one of these classes. Each carries
+the process exit code documented in README, and a message that fits on one
+line and names the fix. The command line turns them into output in exactly
+one place (`up42keys.cli.main`); the library raises them as they are.
+"""
+
+from __future__ import annotations
+
+EXIT_OK = 0
+EXIT_ERROR = 1
+EXIT_USAGE = 2
+EXIT_NO_PROFILE = 3
+EXIT_REJECTED = 4
+EXIT_UNAVAILABLE = 5
+EXIT_KEYRING = 6
+
+
+class Up42KeysError(Exception):
+    """Base class: any other error (exit 1)."""
+
+    exit_code = EXIT_ERROR
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class UsageError(Up42KeysError):
+    """Bad input: a bad name, ID, URL, key or option value (exit 2)."""
+
+    exit_code = EXIT_USAGE
+
+
+class ProfileNotFoundError(Up42KeysError):
+    """No such profile, or no profile active (exit 3)."""
+
+    exit_code = EXIT_NO_PROFILE
+
+
+class CredentialsRejectedError(Up42KeysError):
+    """UP42 rejected the project ID and API key, or the account sign-in (exit 4)."""
+
+    exit_code = EXIT_REJECTED
+
+
+class Up42UnavailableError(Up42KeysError):
+    """UP42 unreachable, timed out, or answered with something that is not a token (exit 5)."""
+
+    exit_code = EXIT_UNAVAILABLE
+
+
+class KeyringError(Up42KeysError):
+    """No usable OS keyring: none, locked, access denied or a backend failure (exit 6)."""
+
+    exit_code = EXIT_KEYRING
+
+
+class CorruptFileError(Up42KeysError):
+    """The profile file cannot be read; the tool refuses to write over it (exit 1)."""
+
+
+class LockTimeoutError(Up42KeysError):
+    """Another up42keys process held a lock for longer than a mint can take (exit 1)."""

@@ -1,0 +1,43 @@
+"""The entry point: answer ``token`` and ``current`` from plain files, before Click is imported.
+
+``up42keys token`` runs inside ``$(…)`` in loops and prompts, so a cached
+token is printed at the cost of a bare interpreter start: this module and
+what it imports use the standard library's already-loaded modules alone.
+Anything it does not handle (another command, a flag, a cache miss, an
+error) falls through to the full Click application, which decides and
+reports; the fast path never prints an error of its own.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from up42keys import cache, selection, settings
+from up42keys.errors import Up42KeysError
+
+
+def answer(arguments: list[str]) -> str | None:
+    """The output of the command when plain files can give it, else None."""
+    if arguments == ["current"]:
+        return selection.current_label()
+    if not arguments or arguments[0] != "token" or len(arguments) > 2:
+        return None
+    name = arguments[1] if len(arguments) == 2 else None
+    if name is not None and name.startswith("-"):
+        return None
+    record = cache.cached_record(name, settings.min_ttl())
+    return record.token if record is not None else None
+
+
+def main() -> int:
+    try:
+        output = answer(sys.argv[1:])
+    except (Up42KeysError, OSError, ValueError):
+        output = None
+    if output is not None:
+        sys.stdout.write(output + "\n")
+        sys.stdout.flush()
+        return 0
+    from up42keys.cli import main as full_main
+
+    return full_main()

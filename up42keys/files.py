@@ -1,0 +1,57 @@
+"""Private directories and atomic writes.
+
+Every file up42keys writes is 0600 in a 0700 directory, and is written to a
+temporary file in the same directory that is then renamed over the old one:
+a reader (which takes no lock) sees the old file or the new one, never a
+torn one, and a crash leaves at worst a stray temporary file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+
+DIR_MODE = 0o700
+FILE_MODE = 0o600
+
+
+def ensure_private_dir(path: str) -> None:
+    """Create ``path`` and its missing parents as 0700, and tighten ``path`` itself."""
+    os.makedirs(path, mode=DIR_MODE, exist_ok=True)
+    if os.stat(path).st_mode & 0o777 != DIR_MODE:
+        os.chmod(path, DIR_MODE)
+
+
+def atomic_write(path: str, content: str) -> None:
+    """Replace ``path`` with ``content`` so that no reader ever sees a partial file."""
+    directory = os.path.dirname(path)
+    ensure_private_dir(directory)
+    temporary = os.path.join(
+        directory, f".{os.path.basename(path)}.{os.getpid()}.{os.urandom(4).hex()}.tmp"
+    )
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
+    try:
+        with os.fdopen(descriptor, "w", encoding="utf-8", newline="\n") as stream:
+            stream.write(content)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temporary)
+        raise
+
+
+def remove_file(path: str) -> None:
+    """Remove ``path`` if it exists."""
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(path)
+
+
+def read_text(path: str) -> str | None:
+    """The file's text, or None when it does not exist or cannot be read."""
+    try:
+        with open(path, encoding="utf-8") as stream:
+            return stream.read()
+    except (OSError, UnicodeDecodeError):
+        return None

@@ -1,0 +1,60 @@
+"""Settings from the environment, with their defaults.
+
+Stdlib only: the cached-token path reads ``UP42KEYS_MIN_TTL`` too.
+"""
+
+from __future__ import annotations
+
+import os
+
+from up42keys.errors import UsageError
+
+MIN_TTL_ENV = "UP42KEYS_MIN_TTL"
+TIMEOUT_ENV = "UP42KEYS_TIMEOUT"
+RETRY_DELAY_ENV = "UP42KEYS_RETRY_DELAY"
+
+DEFAULT_MIN_TTL = 60.0
+DEFAULT_TIMEOUT = 10.0
+DEFAULT_RETRY_DELAY = 0.5
+ATTEMPTS = 3
+# Longest single backoff pause, and the cap on a server's Retry-After.
+MAX_RETRY_PAUSE = 20.0
+
+
+def parse_seconds(text: str, what: str) -> float:
+    """A non-negative number of seconds, or a usage error that says which setting is wrong."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not value >= 0 or value == float("inf"):
+        raise UsageError(f"{what} must be a number of seconds >= 0, not {text!r}")
+    return value
+
+
+def _env_seconds(variable: str, default: float) -> float:
+    text = os.environ.get(variable, "").strip()
+    return parse_seconds(text, variable) if text else default
+
+
+def min_ttl() -> float:
+    """Seconds a cached token must still have to be handed out."""
+    return _env_seconds(MIN_TTL_ENV, DEFAULT_MIN_TTL)
+
+
+def timeout() -> float:
+    """Seconds one HTTP request may take."""
+    value = _env_seconds(TIMEOUT_ENV, DEFAULT_TIMEOUT)
+    if value == 0:
+        raise UsageError(f"{TIMEOUT_ENV} must be more than 0 seconds")
+    return value
+
+
+def retry_delay() -> float:
+    """The first backoff pause; each retry doubles it, with jitter."""
+    return _env_seconds(RETRY_DELAY_ENV, DEFAULT_RETRY_DELAY)
+
+
+def lock_timeout() -> float:
+    """How long to wait for another process's mint: as long as a mint can take, and a margin."""
+    return ATTEMPTS * (timeout() + MAX_RETRY_PAUSE) + 5.0
