@@ -1,0 +1,156 @@
+"""Fixtures shared by every test: an isolated home, a fake UP42, and ways to run the CLI."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import keyring
+import pytest
+from click.testing import CliRunner
+from keyring.backend import KeyringBackend
+
+from tests.fakeup42 import FakeUp42
+from up42keys import cli
+
+API_KEY = "test-api-key-" + "s3cr3t" * 4
+PASSWORD = "test-password-" + "pa55" * 4
+
+# Variables the user's own environment could leak into a test.
+LEAKY_VARIABLES = (
+    "UP42KEYS_PROFILE",
+    "UP42KEYS_CONFIG_DIR",
+    "UP42KEYS_CACHE_DIR",
+    "UP42KEYS_MIN_TTL",
+    "UP42KEYS_TIMEOUT",
+    "UP42_PROJECT_ID",
+    "UP42_PROJECT_API_KEY",
+    "UP42_API_URL",
+    "UP42_TOKEN_FILE",
+    "XDG_RUNTIME_DIR",
+)
+
+
+class MemoryKeyring(KeyringBackend):
+    """A keyring held in memory, for in-process tests."""
+
+    priority = 1  # type: ignore[assignment]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.entries: dict[tuple[str, str], str] = {}
+
+    def get_password(self, service: str, username: str) -> str | None:
+        return self.entries.get((service, username))
+
+    def set_password(self, service: str, username: str, password: str) -> None:
+        self.entries[(service, username)] = password
+
+    def delete_password(self, service: str, username: str) -> None:
+        from keyring.errors import PasswordDeleteError
+
+        if self.entries.pop((service, username), None) is None:
+            raise PasswordDeleteError(username)
+
+
+@pytest.fixture(autouse=True)
+def isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Point every directory the tool or keyring could touch at tmp_path."""
+    home = tmp_path / "home"
+    home.mkdir()
+    for variable in LEAKY_VARIABLES:
+        monkeypatch.delenv(variable, raising=False)
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(home / ".cache"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(home / ".local" / "share"))
+    # Subprocesses store keys in keyrings.alt's file backend, inside tmp_path.
+    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyrings.alt.file.PlaintextKeyring")
+    monkeypatch.setenv("UP42KEYS_RETRY_DELAY", "0.01")
+    return home
+
+
+@pytest.fixture(autouse=True)
+def memory_keyring() -> Iterator[MemoryKeyring]:
+    previous = keyring.get_keyring()
+    backend = MemoryKeyring()
+    keyring.set_keyring(backend)
+    yield backend
+    keyring.set_keyring(previous)
+
+
+@pytest.fixture
+def server() -> Iterator[FakeUp42]:
+    fake = FakeUp42().start()
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture
+def project_id(server: FakeUp42) -> str:
+    """A project the fake server knows, with API_KEY as its key."""
+    identifier = str(uuid.uuid4())
+    server.add_project(identifier, API_KEY)
+    return identifier
+
+
+@dataclass
+class Outcome:
+    exit_code: int
+    stdout: str
+    stderr: str
+
+
+@pytest.fixture
+def runner() -> CliRunner:
+    return CliRunner()
+
+
+@pytest.fixture
+def run(runner: CliRunner) -> Iterator[Callable[..., Outcome]]:
+    """Run the CLI in-process through its real error boundary (``cli.main``).
+
+    Exceptions that the boundary does not turn into a message propagate and
+    fail the test, as ``catch_exceptions=False`` would.
+    """
+
+    def invoke(*args: str, input: str | None = None) -> Outcome:
+        with runner.isolation(input=input) as (stdout, stderr, _):
+            code = cli.main(list(args))
+        return Outcome(code, stdout.getvalue().decode(), stderr.getvalue().decode())
+
+    return invoke
+
+
+def installed_command() -> str:
+    """The ``up42keys`` that pip installed next to this interpreter."""
+    path = Path(sys.executable).parent / "up42keys"
+    assert path.exists(), f"install the package first (pip install '.[test]'): {path}"
+    return str(path)
+
+
+@pytest.fixture
+def up42keys() -> Iterator[Callable[..., subprocess.CompletedProcess[str]]]:
+    """Run the installed command as a subprocess, as a user runs it."""
+
+    def call(
+        *args: str, input: str | None = None, env: dict[str, str] | None = None, timeout: float = 60
+    ) -> subprocess.CompletedProcess[str]:
+        environment = dict(os.environ)
+        environment.update(env or {})
+        return subprocess.run(
+            [installed_command(), *args],
+            input=input,
+            capture_output=True,
+            text=True,
+            env=environment,
+            timeout=timeout,
+            check=False,
+        )
+
+    return call

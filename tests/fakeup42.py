@@ -1,0 +1,259 @@
+"""A fake UP42 token server that really listens on 127.0.0.1.
+
+It checks what up42keys sends (HTTP Basic with the project ID and API key,
+the form body and its content type), mints HS512 JWTs whose ``sub`` and
+``aud`` are the project ID, counts the mints, records every request, and
+injects faults from a queue so that each failure mode can be tested.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import socket
+import threading
+import time
+import urllib.parse
+import uuid
+from collections import deque
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import jwt
+
+SIGNING_KEY = "fake-up42-signing-key-for-tests-only-" + "0123456789abcdef" * 4
+PROJECT_PATH = "/oauth/token"
+ACCOUNT_PATH = "/realms/public/protocol/openid-connect/token"
+
+
+@dataclass
+class Fault:
+    """One injected answer in place of the normal one."""
+
+    status: int = 200
+    json_body: Any = None
+    text_body: str | None = None
+    content_type: str = "application/json"
+    headers: dict[str, str] = field(default_factory=dict)
+    hang: float = 0.0
+
+
+@dataclass
+class Recorded:
+    path: str
+    headers: dict[str, str]
+    body: str
+
+
+class FakeUp42:
+    """State and controls of the fake server; start() binds it to a free loopback port."""
+
+    def __init__(self) -> None:
+        self.projects: dict[str, str] = {}
+        self.accounts: dict[str, str] = {}
+        self.token_ttl = 300
+        self.refresh_ttl = 1800
+        self.send_expires_in = False
+        self.top_level_token = False
+        self.faults: deque[Fault] = deque()
+        self.requests: list[Recorded] = []
+        self.mints = 0
+        self.grants: dict[str, int] = {}
+        self.refresh_tokens: dict[str, str] = {}
+        self._lock = threading.Lock()
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        assert self._server is not None
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def add_project(self, project_id: str, api_key: str) -> None:
+        self.projects[project_id] = api_key
+
+    def add_account(self, username: str, password: str) -> None:
+        self.accounts[username] = password
+
+    def inject(self, *faults: Fault) -> None:
+        self.faults.extend(faults)
+
+    def start(self) -> FakeUp42:
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, format: str, *args: Any) -> None:
+                return
+
+            def do_POST(self) -> None:
+                fake.handle(self)
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+
+    def mint_jwt(self, subject: str, ttl: int) -> str:
+        now = int(time.time())
+        claims = {
+            "sub": subject,
+            "aud": subject,
+            "iat": now,
+            "exp": now + ttl,
+            "jti": str(uuid.uuid4()),
+        }
+        return jwt.encode(claims, SIGNING_KEY, algorithm="HS512")
+
+    # -- request handling -------------------------------------------------------------
+
+    def handle(self, request: BaseHTTPRequestHandler) -> None:
+        length = int(request.headers.get("Content-Length") or 0)
+        body = request.rfile.read(length).decode("utf-8", "replace")
+        with self._lock:
+            self.requests.append(Recorded(request.path, dict(request.headers.items()), body))
+            fault = self.faults.popleft() if self.faults else None
+        if fault is not None:
+            self._answer_fault(request, fault)
+            return
+        if request.headers.get("Content-Type", "").split(";")[0] != (
+            "application/x-www-form-urlencoded"
+        ):
+            self._json(request, 415, {"error": {"code": 415, "message": "form body expected"}})
+            return
+        form = {key: values[0] for key, values in urllib.parse.parse_qs(body).items()}
+        if request.path == PROJECT_PATH:
+            self._project_grant(request, form)
+        elif request.path == ACCOUNT_PATH:
+            self._account_grant(request, form)
+        else:
+            self._json(request, 404, {"error": {"code": 404, "message": "no such path"}})
+
+    def _project_grant(self, request: BaseHTTPRequestHandler, form: dict[str, str]) -> None:
+        if form.get("grant_type") != "client_credentials":
+            self._json(request, 400, {"error": {"code": 400, "message": "bad grant_type"}})
+            return
+        project_id, api_key = _basic_credentials(request.headers.get("Authorization", ""))
+        if project_id not in self.projects or self.projects[project_id] != api_key:
+            self._json(request, 401, {"error": {"code": 401, "message": "Invalid credentials"}})
+            return
+        token = self._count_and_mint("client_credentials", project_id)
+        body: dict[str, Any] = (
+            {"access_token": token} if self.top_level_token else {"data": {"accessToken": token}}
+        )
+        if self.send_expires_in:
+            body["expires_in"] = self.token_ttl
+        self._json(request, 200, body)
+
+    def _account_grant(self, request: BaseHTTPRequestHandler, form: dict[str, str]) -> None:
+        grant = form.get("grant_type")
+        if form.get("client_id") != "up42-api":
+            self._json(request, 401, {"error": "invalid_client", "error_description": "client"})
+            return
+        if grant == "password":
+            username = form.get("username", "")
+            if self.accounts.get(username) != form.get("password") or form.get("scope") != "openid":
+                self._json(
+                    request,
+                    401,
+                    {"error": "invalid_grant", "error_description": "Invalid user credentials"},
+                )
+                return
+        elif grant == "refresh_token":
+            username = self.refresh_tokens.get(form.get("refresh_token", ""), "")
+            if not username:
+                self._json(
+                    request,
+                    400,
+                    {"error": "invalid_grant", "error_description": "Token is not active"},
+                )
+                return
+        else:
+            self._json(request, 400, {"error": "unsupported_grant_type"})
+            return
+        token = self._count_and_mint(grant, username)
+        refresh = self.mint_jwt(username, self.refresh_ttl)
+        with self._lock:
+            self.refresh_tokens[refresh] = username
+        self._json(
+            request,
+            200,
+            {
+                "access_token": token,
+                "expires_in": self.token_ttl,
+                "refresh_token": refresh,
+                "refresh_expires_in": self.refresh_ttl,
+                "token_type": "Bearer",
+            },
+        )
+
+    def _count_and_mint(self, grant: str, subject: str) -> str:
+        with self._lock:
+            self.mints += 1
+            self.grants[grant] = self.grants.get(grant, 0) + 1
+        return self.mint_jwt(subject, self.token_ttl)
+
+    def _answer_fault(self, request: BaseHTTPRequestHandler, fault: Fault) -> None:
+        if fault.hang:
+            time.sleep(fault.hang)
+            request.close_connection = True
+            return
+        if fault.text_body is not None:
+            self._send(request, fault.status, fault.text_body.encode(), fault.content_type, fault)
+        else:
+            self._send(
+                request,
+                fault.status,
+                json.dumps(fault.json_body).encode(),
+                "application/json",
+                fault,
+            )
+
+    def _json(self, request: BaseHTTPRequestHandler, status: int, body: Any) -> None:
+        self._send(request, status, json.dumps(body).encode(), "application/json", None)
+
+    @staticmethod
+    def _send(
+        request: BaseHTTPRequestHandler,
+        status: int,
+        payload: bytes,
+        content_type: str,
+        fault: Fault | None,
+    ) -> None:
+        request.send_response(status)
+        request.send_header("Content-Type", content_type)
+        request.send_header("Content-Length", str(len(payload)))
+        for name, value in (fault.headers if fault else {}).items():
+            request.send_header(name, value)
+        request.end_headers()
+        request.wfile.write(payload)
+
+
+def _basic_credentials(header: str) -> tuple[str, str]:
+    scheme, _, encoded = header.partition(" ")
+    if scheme.lower() != "basic":
+        return "", ""
+    try:
+        username, _, password = base64.b64decode(encoded).decode().partition(":")
+    except ValueError:
+        return "", ""
+    return username, password
+
+
+def closed_port_url() -> str:
+    """A loopback URL where nothing listens: bind a port, then free it."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    return f"http://127.0.0.1:{port}"
