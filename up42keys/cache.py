@@ -13,8 +13,6 @@ anything heavy is imported. The cache is disposable: a record that does not
 parse is treated as absent and replaced by the next mint.
 """
 
-from __future__ import annotations
-
 import time
 
 from up42keys import files, paths, selection

@@ -9,8 +9,6 @@ error, and nothing here ever puts a secret into a URL or a message.
 
 from __future__ import annotations
 
-import email.utils
-import random
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -74,6 +72,8 @@ def _retry_after(response: httpx.Response) -> float | None:
         return None
     if value.isdigit():
         return float(value)
+    import email.utils  # rare, and it costs list and the mint path 7 ms to import
+
     try:
         moment = email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError):
@@ -83,6 +83,8 @@ def _retry_after(response: httpx.Response) -> float | None:
 
 def _backoff(attempt: int) -> float:
     """Exponential backoff with full jitter between half and all of the step."""
+    import random
+
     step = settings.retry_delay() * 2.0**attempt
     return min(settings.MAX_RETRY_PAUSE, step * random.uniform(0.5, 1.0))  # noqa: S311 - jitter, not cryptography
 

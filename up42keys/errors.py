@@ -6,8 +6,6 @@ line and names the fix. The command line turns them into output in exactly
 one place (`up42keys.cli.main`); the library raises them as they are.
 """
 
-from __future__ import annotations
-
 EXIT_OK = 0
 EXIT_ERROR = 1
 EXIT_USAGE = 2

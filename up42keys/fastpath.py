@@ -8,12 +8,9 @@ error) falls through to the full Click application, which decides and
 reports; the fast path never prints an error of its own.
 """
 
-from __future__ import annotations
-
 import sys
 
 from up42keys import cache, selection, settings
-from up42keys.errors import Up42KeysError
 
 
 def answer(arguments: list[str]) -> str | None:
@@ -32,7 +29,7 @@ def answer(arguments: list[str]) -> str | None:
 def main() -> int:
     try:
         output = answer(sys.argv[1:])
-    except (Up42KeysError, OSError, ValueError):
+    except Exception:  # noqa: BLE001 - the full path meets the same failure and reports it
         output = None
     if output is not None:
         sys.stdout.write(output + "\n")

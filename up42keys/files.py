@@ -6,9 +6,6 @@ a reader (which takes no lock) sees the old file or the new one, never a
 torn one, and a crash leaves at worst a stray temporary file.
 """
 
-from __future__ import annotations
-
-import contextlib
 import os
 
 DIR_MODE = 0o700
@@ -37,15 +34,16 @@ def atomic_write(path: str, content: str) -> None:
             os.fsync(stream.fileno())
         os.replace(temporary, path)
     except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(temporary)
+        remove_file(temporary)
         raise
 
 
 def remove_file(path: str) -> None:
     """Remove ``path`` if it exists."""
-    with contextlib.suppress(FileNotFoundError):
+    try:  # noqa: SIM105 - contextlib.suppress would cost the fast path an import
         os.unlink(path)
+    except FileNotFoundError:
+        pass
 
 
 def read_text(path: str) -> str | None:

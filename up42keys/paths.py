@@ -7,8 +7,6 @@ the cached-token path must not pay for importing platformdirs. Paths are
 plain strings for the same reason (pathlib costs an import).
 """
 
-from __future__ import annotations
-
 import os
 import sys
 

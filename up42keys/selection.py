@@ -6,12 +6,9 @@ else the active profile. Stdlib only, without ``re``: the cached-token path
 and ``current`` resolve their target with this module alone.
 """
 
-from __future__ import annotations
-
 import os
 
 from up42keys import files, paths
-from up42keys.errors import UsageError
 
 PROFILE_ENV = "UP42KEYS_PROFILE"
 PROJECT_ID_ENV = "UP42_PROJECT_ID"
@@ -99,6 +96,8 @@ def environment_credentials() -> EnvironmentCredentials | None:
     if not project_id or not os.environ.get(PROJECT_KEY_ENV, "").strip():
         return None
     if not is_uuid(project_id):
+        from up42keys.errors import UsageError
+
         raise UsageError(
             f"{PROJECT_ID_ENV} must be a UUID such as 12345678-1234-1234-1234-123456789abc"
         )

@@ -1,13 +1,10 @@
 """Settings from the environment, with their defaults.
 
-Stdlib only: the cached-token path reads ``UP42KEYS_MIN_TTL`` too.
+Stdlib only: the cached-token path reads ``UP42KEYS_MIN_TTL`` too. The error
+class is imported where it is raised, so that a valid setting costs no import.
 """
 
-from __future__ import annotations
-
 import os
-
-from up42keys.errors import UsageError
 
 MIN_TTL_ENV = "UP42KEYS_MIN_TTL"
 TIMEOUT_ENV = "UP42KEYS_TIMEOUT"
@@ -28,6 +25,8 @@ def parse_seconds(text: str, what: str) -> float:
     except ValueError:
         value = -1.0
     if not value >= 0 or value == float("inf"):
+        from up42keys.errors import UsageError
+
         raise UsageError(f"{what} must be a number of seconds >= 0, not {text!r}")
     return value
 
@@ -46,6 +45,8 @@ def timeout() -> float:
     """Seconds one HTTP request may take."""
     value = _env_seconds(TIMEOUT_ENV, DEFAULT_TIMEOUT)
     if value == 0:
+        from up42keys.errors import UsageError
+
         raise UsageError(f"{TIMEOUT_ENV} must be more than 0 seconds")
     return value
 

@@ -1,0 +1,248 @@
+"""Start-up cost of the installed ``up42keys``, as a ratio to a bare interpreter start.
+
+Run it with the interpreter the tool is installed in (``.venv/bin/python
+benchmarks/bench.py``). It sets up a private home (config, cache and keyring
+files in a temporary directory), starts the fake UP42 server of the tests on
+127.0.0.1, adds a profile, and then times, in interleaved rounds so that a
+change of load on a shared machine hits every command alike:
+
+* ``python -c pass``, the floor, with the interpreter of the installed command;
+* ``python -c "import re"``, for information: what pip's launcher pays for its
+  own ``import re`` (pip 25 and later no longer import it);
+* ``up42keys token`` with a valid cached token, ``up42keys current`` and
+  ``up42keys list``, against the floor;
+* ``up42keys token --refresh`` (a mint against the loopback server), against a
+  bare script that makes the same request with httpx.
+
+It prints each median, its ratio and the target, and exits 1 when a target is
+missed. ``--quick`` is the regression guard CI runs: fewer rounds, and a
+failure only when a ratio exceeds its target by half again.
+
+The keyring backend is keyrings.alt's PlaintextKeyring (``PYTHON_KEYRING_BACKEND``,
+its file in the temporary ``XDG_DATA_HOME``): the backend the end-to-end tests
+use, a real file read through keyring's whole API, with no D-Bus or desktop
+session to wait for; a real Secret Service adds its own round trips on top.
+"""
+
+import argparse
+import contextlib
+import os
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from tests.fakeup42 import FakeUp42  # noqa: E402 - found through the line above
+
+API_KEY = "bench-api-key-" + "0123456789" * 3
+QUICK_SLACK = 1.5  # --quick fails only beyond the target times this
+
+BARE_HTTPX_SCRIPT = """\
+import os
+import sys
+
+import httpx
+
+response = httpx.post(
+    os.environ["BENCH_TOKEN_URL"],
+    data={"grant_type": "client_credentials"},
+    auth=(os.environ["BENCH_PROJECT_ID"], os.environ["BENCH_API_KEY"]),
+)
+response.raise_for_status()
+sys.stdout.write(response.json()["data"]["accessToken"] + "\\n")
+"""
+
+
+@dataclass(frozen=True)
+class Case:
+    name: str
+    argv: list[str]
+    baseline: str | None = None  # the case this one is a ratio of
+    target: float | None = None  # at most this ratio
+
+
+def installed_command() -> Path:
+    name = "up42keys.exe" if sys.platform == "win32" else "up42keys"
+    command = Path(sys.executable).parent / name
+    if not command.exists():
+        sys.exit(
+            f"bench: {command} not found; install up42keys into this interpreter's environment "
+            "(pip install '.[test]') and run the benchmark with that interpreter"
+        )
+    return command
+
+
+def launcher_interpreter(command: Path) -> str:
+    """The interpreter named in the launcher's shebang: the floor must use the tool's own."""
+    with contextlib.suppress(OSError, UnicodeDecodeError):
+        first = command.read_bytes().split(b"\n", 1)[0].decode()
+        if first.startswith("#!") and Path(first[2:].strip()).exists():
+            return first[2:].strip()
+    return sys.executable
+
+
+def private_environment(home: Path) -> dict[str, str]:
+    """The caller's environment without anything that changes how Python or up42keys starts."""
+    environment = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("PYTHON", "UP42KEYS_", "UP42_", "XDG_"))
+    }
+    environment.update(
+        HOME=str(home),
+        XDG_CONFIG_HOME=str(home / ".config"),
+        XDG_CACHE_HOME=str(home / ".cache"),
+        XDG_DATA_HOME=str(home / ".local" / "share"),
+        PYTHON_KEYRING_BACKEND="keyrings.alt.file.PlaintextKeyring",
+    )
+    return environment
+
+
+def run_once(argv: list[str], environment: dict[str, str], cwd: Path) -> float:
+    """Wall time of one run; a failing command stops the benchmark, since its time means nothing."""
+    start = time.perf_counter()
+    completed = subprocess.run(
+        argv,
+        env=environment,
+        cwd=cwd,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        check=False,
+    )
+    elapsed = time.perf_counter() - start
+    if completed.returncode != 0:
+        sys.exit(
+            f"bench: {' '.join(argv)} exited {completed.returncode}: "
+            f"{completed.stderr.decode(errors='replace').strip()}"
+        )
+    return elapsed
+
+
+@contextlib.contextmanager
+def setup() -> Iterator[tuple[list[Case], dict[str, str], Path]]:
+    command = str(installed_command())
+    python = launcher_interpreter(Path(command))
+    server = FakeUp42().start()
+    project_id = str(uuid.uuid4())
+    server.add_project(project_id, API_KEY)
+    with tempfile.TemporaryDirectory(prefix="up42keys-bench-") as directory:
+        root = Path(directory)
+        (root / "home").mkdir()
+        environment = private_environment(root / "home")
+        added = subprocess.run(
+            [command, "add", "bench", "--project-id", project_id, "--api-url", server.url]
+            + ["--api-key-stdin"],
+            input=API_KEY + "\n",
+            env=environment,
+            cwd=root,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if added.returncode != 0:
+            sys.exit(f"bench: cannot add the profile: {added.stderr.strip()}")
+        script = root / "bare_httpx.py"
+        script.write_text(BARE_HTTPX_SCRIPT)
+        bare_environment = dict(
+            environment,
+            BENCH_TOKEN_URL=server.url + "/oauth/token",
+            BENCH_PROJECT_ID=project_id,
+            BENCH_API_KEY=API_KEY,
+        )
+        cases = [
+            Case("python -c pass (floor)", [python, "-c", "pass"]),
+            Case("python -c 'import re' (info)", [python, "-c", "import re"], "floor"),
+            Case("up42keys token (cached)", [command, "token"], "floor", 1.7),
+            Case("up42keys current", [command, "current"], "floor", 1.7),
+            Case("up42keys list", [command, "list"], "floor", 5.0),
+            Case("bare httpx script (mint)", [python, str(script)]),
+            Case("up42keys token --refresh", [command, "token", "--refresh"], "httpx", 2.0),
+        ]
+        try:
+            yield cases, bare_environment, root
+        finally:
+            server.stop()
+
+
+BASELINES = {"floor": "python -c pass (floor)", "httpx": "bare httpx script (mint)"}
+
+
+def measure(
+    cases: list[Case], environment: dict[str, str], cwd: Path, rounds: int
+) -> dict[str, float]:
+    """Median seconds per case, over rounds that each run every case once, in shuffled order."""
+    times: dict[str, list[float]] = {case.name: [] for case in cases}
+    shuffler = random.Random(42)
+    for round_number in range(rounds + 2):
+        order = list(cases)
+        shuffler.shuffle(order)
+        for case in order:
+            elapsed = run_once(case.argv, environment, cwd)
+            if round_number >= 2:  # two warm-up rounds fill the OS caches
+                times[case.name].append(elapsed)
+    return {name: statistics.median(values) for name, values in times.items()}
+
+
+def load_average() -> str:
+    try:
+        return " ".join(f"{value:.2f}" for value in os.getloadavg())
+    except (AttributeError, OSError):
+        return "unknown"
+
+
+def report(cases: list[Case], medians: dict[str, float], slack: float) -> bool:
+    """Print the table; True when every ratio is within its target times ``slack``."""
+    ok = True
+    print(f"{'case':<32}{'median':>10}{'ratio':>9}  target")
+    for case in cases:
+        median = medians[case.name]
+        if case.baseline is None:
+            print(f"{case.name:<32}{median * 1000:>7.1f} ms{'':>9}  (baseline)")
+            continue
+        baseline = BASELINES[case.baseline]
+        ratio = median / medians[baseline]
+        line = f"{case.name:<32}{median * 1000:>7.1f} ms{ratio:>8.2f}x"
+        if case.target is None:
+            print(f"{line}  -")
+            continue
+        limit = case.target * slack
+        met = ratio <= limit
+        ok = ok and met
+        verdict = "ok" if met else "MISSED"
+        guard = f", fails above {limit:.2f}x" if slack != 1 else ""
+        print(f"{line}  <= {case.target:.1f}x {case.baseline}{guard}: {verdict}")
+    return ok
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rounds", type=int, help="interleaved rounds (default 40, quick 10)")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help=f"CI guard: 10 rounds, fail only beyond {QUICK_SLACK}x each target",
+    )
+    options = parser.parse_args()
+    rounds = options.rounds or (10 if options.quick else 40)
+    with setup() as (cases, environment, cwd):
+        started = load_average()
+        medians = measure(cases, environment, cwd, rounds)
+        print(f"up42keys start-up benchmark: medians of {rounds} interleaved rounds")
+        print(f"interpreter: {cases[0].argv[0]} (Python {sys.version.split()[0]})")
+        print(f"command: {cases[2].argv[0]}")
+        print(f"CPUs: {os.cpu_count()}, load average before: {started}, after: {load_average()}")
+        ok = report(cases, medians, QUICK_SLACK if options.quick else 1.0)
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
