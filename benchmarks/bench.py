@@ -40,9 +40,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tests.fakeup42 import FakeUp42  # noqa: E402 - found through the line above
+from tests.fakeup42 import FakeUp42
 
 API_KEY = "bench-api-key-" + "0123456789" * 3
+KEY = ["--api-key-stdin"]
 QUICK_SLACK = 1.5  # --quick fails only beyond the target times this
 
 BARE_HTTPX_SCRIPT = """\
@@ -139,8 +140,7 @@ def setup() -> Iterator[tuple[list[Case], dict[str, str], Path]]:
         (root / "home").mkdir()
         environment = private_environment(root / "home")
         added = subprocess.run(
-            [command, "add", "bench", "--project-id", project_id, "--api-url", server.url]
-            + ["--api-key-stdin"],
+            [command, "add", "bench", "--project-id", project_id, "--api-url", server.url, *KEY],
             input=API_KEY + "\n",
             env=environment,
             cwd=root,
@@ -181,7 +181,7 @@ def measure(
 ) -> dict[str, float]:
     """Median seconds per case, over rounds that each run every case once, in shuffled order."""
     times: dict[str, list[float]] = {case.name: [] for case in cases}
-    shuffler = random.Random(42)
+    shuffler = random.Random(42)  # noqa: S311 - an order of runs, not a secret
     for round_number in range(rounds + 2):
         order = list(cases)
         shuffler.shuffle(order)

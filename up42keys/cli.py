@@ -8,7 +8,6 @@ that print them, so that ``list`` starts faster.
 
 from __future__ import annotations
 
-import os
 import sys
 import time
 from collections.abc import Callable
@@ -19,6 +18,7 @@ from click.shell_completion import CompletionItem
 
 from up42keys import __version__, jwtinfo, manager, selection, settings, store, tokens
 from up42keys.errors import EXIT_ERROR, EXIT_USAGE, ProfileNotFoundError, Up42KeysError, UsageError
+from up42keys.fastpath import discard_stdout
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -261,7 +261,5 @@ def main(argv: list[str] | None = None) -> int:
     except click.Abort:
         return fail("aborted", EXIT_ERROR)
     except BrokenPipeError:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        return EXIT_ERROR
+        return discard_stdout()
     return result if isinstance(result, int) else 0

@@ -171,10 +171,8 @@ def _expiry(token: str, expires_in: object, now: int) -> int:
         return now + int(expires_in)
     from up42keys import jwtinfo
 
-    exp = jwtinfo.claims(token).get("exp")
-    if isinstance(exp, (int, float)) and not isinstance(exp, bool):
-        return int(exp)
-    return now + DEFAULT_TOKEN_SECONDS
+    exp = jwtinfo.expiry(token)
+    return exp if exp is not None else now + DEFAULT_TOKEN_SECONDS
 
 
 def mint_project_token(api_url: str, project_id: str, api_key: str) -> MintedToken:

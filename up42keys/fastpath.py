@@ -8,9 +8,10 @@ error) falls through to the full Click application, which decides and
 reports; the fast path never prints an error of its own.
 """
 
+import os
 import sys
 
-from up42keys import cache, selection, settings
+from up42keys import selection
 
 
 def answer(arguments: list[str]) -> str | None:
@@ -22,19 +23,35 @@ def answer(arguments: list[str]) -> str | None:
     name = arguments[1] if len(arguments) == 2 else None
     if name is not None and name.startswith("-"):
         return None
+    # Imported here rather than at the top: ``current`` needs neither.
+    from up42keys import cache, settings
+
     record = cache.cached_record(name, settings.min_ttl())
     return record.token if record is not None else None
 
 
+def discard_stdout() -> int:
+    """After a broken pipe: send what is still buffered nowhere, and exit 1 without a traceback."""
+    from up42keys.errors import EXIT_ERROR
+
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    return EXIT_ERROR
+
+
 def main() -> int:
     try:
-        output = answer(sys.argv[1:])
+        # Without a stdout (closed by the caller) the full path decides what happens.
+        output = answer(sys.argv[1:]) if sys.stdout is not None else None
     except Exception:  # noqa: BLE001 - the full path meets the same failure and reports it
         output = None
-    if output is not None:
+    if output is None:
+        from up42keys.cli import main as full_main
+
+        return full_main()
+    try:
         sys.stdout.write(output + "\n")
         sys.stdout.flush()
-        return 0
-    from up42keys.cli import main as full_main
-
-    return full_main()
+    except BrokenPipeError:
+        return discard_stdout()
+    return 0

@@ -1,0 +1,330 @@
+"""The fast path (the installed command's entry point) against the full Click path.
+
+Two promises: ``token`` with a cached token and ``current`` import nothing
+heavy, and whatever the state of the files and the environment, both paths
+print the same and exit with the same code.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import jwt
+import pytest
+
+from tests.conftest import API_KEY, installed_command
+from up42keys import cache, paths
+
+# Never on the cached-token or the current path.
+HEAVY = frozenset(
+    {
+        "click",
+        "httpx",
+        "keyring",
+        "jwt",
+        "platformdirs",
+        "tomllib",
+        "tomli",
+        "json",
+        "importlib.metadata",
+        "importlib_metadata",
+        "filelock",
+        "pathlib",
+        "typing",
+        "dataclasses",
+        "contextlib",
+    }
+)
+FULL_PATH = "import sys; from up42keys.cli import main; sys.exit(main(sys.argv[1:]))"
+FAST_ENTRY = "import sys; from up42keys.fastpath import main; sys.exit(main())"
+
+
+def imported_modules(argv: list[str], cwd: Path, env: dict[str, str] | None = None) -> set[str]:
+    """Every module the command imported, from ``python -X importtime``; the command must succeed.
+
+    ``cwd`` keeps ``python -c`` from importing the source tree instead of the installed package.
+    """
+    environment = dict(os.environ, **(env or {}))
+    result = subprocess.run(
+        [sys.executable, "-X", "importtime", *argv],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env=environment,
+        check=False,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    modules = set()
+    for line in result.stderr.splitlines():
+        if line.startswith("import time:") and "|" in line:
+            name = line.rsplit("|", 1)[1].strip()
+            if name != "imported package":
+                modules.add(name)
+    return modules
+
+
+def heavy(modules: set[str], forbidden: frozenset[str] = HEAVY) -> set[str]:
+    """The modules that are, or are inside, a forbidden package."""
+    return {
+        name
+        for name in modules
+        if any(name == bad or name.startswith(bad + ".") for bad in forbidden)
+    }
+
+
+@pytest.fixture
+def profiles(up42keys, server, tmp_path) -> dict[str, str]:
+    """Two profiles on the fake server, 'prod' active; their project IDs by name."""
+    ids = {}
+    for name in ("prod", "dev"):
+        ids[name] = str(uuid.uuid4())
+        server.add_project(ids[name], API_KEY)
+        added = up42keys(
+            "add",
+            name,
+            "--project-id",
+            ids[name],
+            "--api-url",
+            server.url,
+            "--api-key-stdin",
+            input=API_KEY + "\n",
+        )
+        assert added.returncode == 0, added.stderr
+    return ids
+
+
+@pytest.mark.parametrize(
+    ("args", "env"),
+    [
+        (["token"], {}),
+        (["token", "dev"], {}),
+        (["token"], {"UP42KEYS_PROFILE": "dev", "UP42KEYS_MIN_TTL": "10"}),
+        (["current"], {}),
+        (["current"], {"UP42KEYS_PROFILE": "dev"}),
+    ],
+)
+def test_cached_token_and_current_import_nothing_heavy(profiles, tmp_path, args, env):
+    # As installed: pip's launcher (before pip 25) imports re itself, so re is allowed here.
+    modules = imported_modules([installed_command(), *args], tmp_path, env)
+    assert "up42keys.fastpath" in modules
+    assert heavy(modules) == set()
+    # The entry point alone imports no re either.
+    modules = imported_modules(["-c", FAST_ENTRY, *args], tmp_path, env)
+    assert heavy(modules, HEAVY | {"re"}) == set()
+    assert "up42keys.errors" not in modules
+
+
+def test_current_from_environment_credentials_imports_nothing_heavy(profiles, tmp_path):
+    env = {"UP42_PROJECT_ID": str(uuid.uuid4()), "UP42_PROJECT_API_KEY": API_KEY}
+    assert heavy(imported_modules(["-c", FAST_ENTRY, "current"], tmp_path, env), HEAVY) == set()
+
+
+def test_list_goes_through_click_without_keyring_httpx_or_jwt(profiles, tmp_path):
+    for args in (["list"], ["list", "--json"]):
+        modules = imported_modules([installed_command(), *args], tmp_path)
+        assert "click" in modules
+        assert (
+            heavy(
+                modules,
+                frozenset({"keyring", "httpx", "jwt", "importlib.metadata", "platformdirs"}),
+            )
+            == set()
+        )
+
+
+def test_version_does_not_ask_importlib_metadata(tmp_path):
+    modules = imported_modules([installed_command(), "--version"], tmp_path)
+    assert "click" in modules
+    assert heavy(modules, frozenset({"importlib.metadata", "importlib_metadata"})) == set()
+
+
+def test_a_mint_does_not_load_pyjwt(profiles, tmp_path):
+    """UP42 leaves out expires_in; the expiry is still read from the token without PyJWT."""
+    modules = imported_modules([installed_command(), "token", "--refresh"], tmp_path)
+    assert "httpx" in modules
+    assert heavy(modules, frozenset({"jwt", "cryptography"})) == set()
+
+
+# -- agreement of the fast and the full path ---------------------------------------------
+
+
+PROD_ID = "<prod's project ID>"
+SERVER_URL = "<the fake server's URL>"
+ENV_CREDENTIALS = {
+    "UP42_PROJECT_ID": PROD_ID,
+    "UP42_PROJECT_API_KEY": API_KEY,
+    "UP42_API_URL": SERVER_URL,
+}
+
+
+@dataclass
+class Case:
+    """A state of the files and the environment, and the commands to run in it."""
+
+    name: str
+    prepare: Callable[[dict[str, str]], None]
+    env: dict[str, str] = field(default_factory=dict)
+    commands: list[list[str]] = field(default_factory=lambda: [["token"], ["current"]])
+
+
+def prod_record() -> cache.TokenRecord:
+    record = cache.read("prod")
+    assert record is not None
+    return record
+
+
+def nothing(_env: dict[str, str]) -> None:
+    return
+
+
+def expire(_env: dict[str, str]) -> None:
+    record = prod_record()
+    cache.write("prod", cache.TokenRecord(record.token, int(time.time()) - 10, record.cache_key))
+
+
+def drop_record(_env: dict[str, str]) -> None:
+    cache.remove("prod")
+
+
+def corrupt_record(_env: dict[str, str]) -> None:
+    Path(paths.token_record("prod")).write_text("not a record\n")
+
+
+def truncate_record(_env: dict[str, str]) -> None:
+    text = Path(paths.token_record("prod")).read_text()
+    Path(paths.token_record("prod")).write_text(text[: len(text) // 2])
+
+
+def foreign_record(_env: dict[str, str]) -> None:
+    """prod's record holds dev's token, minted for another project."""
+    dev = cache.read("dev")
+    assert dev is not None
+    cache.write("prod", dev)
+
+
+def no_active(_env: dict[str, str]) -> None:
+    os.unlink(paths.active_file())
+
+
+def mint_for_environment(env: dict[str, str]) -> None:
+    minted = subprocess.run(
+        [installed_command(), "token"],
+        env=dict(os.environ, **env),
+        capture_output=True,
+        check=False,
+    )
+    assert minted.returncode == 0, minted.stderr
+
+
+CASES = [
+    Case("valid cache", nothing, commands=[["token"], ["token", "prod"], ["current"]]),
+    Case("expired", expire),
+    Case("no record", drop_record),
+    Case("corrupt record", corrupt_record),
+    Case("truncated record", truncate_record),
+    Case("foreign record", foreign_record),
+    Case("UP42KEYS_PROFILE", nothing, {"UP42KEYS_PROFILE": "dev"}),
+    Case("UP42KEYS_PROFILE unknown", nothing, {"UP42KEYS_PROFILE": "ghost"}),
+    Case("UP42KEYS_PROFILE invalid", nothing, {"UP42KEYS_PROFILE": "../etc"}),
+    Case("env credentials", nothing, ENV_CREDENTIALS),
+    Case("env credentials cached", mint_for_environment, ENV_CREDENTIALS),
+    Case("env credentials bad ID", nothing, {**ENV_CREDENTIALS, "UP42_PROJECT_ID": "x"}),
+    Case("no active profile", no_active),
+    Case("named profile", nothing, commands=[["token", "dev"], ["token", "ghost"]]),
+    Case("bad name", nothing, commands=[["token", "../x"], ["token", "-x"], ["token", ""]]),
+    Case("min-ttl env above", nothing, {"UP42KEYS_MIN_TTL": "400"}),
+    Case("min-ttl env below", nothing, {"UP42KEYS_MIN_TTL": "10"}),
+    Case("min-ttl env invalid", nothing, {"UP42KEYS_MIN_TTL": "soon"}),
+    Case(
+        "options and extra arguments",
+        nothing,
+        commands=[["token", "--min-ttl", "0"], ["token", "--json"], ["current", "x"]],
+    ),
+]
+
+
+def cached_tokens() -> set[str]:
+    """Every token in the cache: what the paths may print as is; any other token was minted."""
+    found = set()
+    for path in Path(paths.cache_dir()).rglob("*"):
+        if path.is_file():
+            found.update(
+                line for line in path.read_text().splitlines() if cache.looks_like_jwt(line)
+            )
+    return found
+
+
+def normalized(text: str, known: set[str]) -> str:
+    """Output with freshly minted tokens replaced by the project they serve."""
+
+    def one(word: str) -> str:
+        bare = word.strip('",')
+        if cache.looks_like_jwt(bare) and bare not in known:
+            subject = jwt.decode(bare, options={"verify_signature": False})["sub"]
+            return word.replace(bare, f"<new token for {subject}>")
+        return word
+
+    lines = [" ".join(one(word) for word in line.split(" ")) for line in text.splitlines()]
+    return "\n".join(lines)
+
+
+@pytest.mark.parametrize("case", CASES, ids=[case.name for case in CASES])
+def test_fast_and_full_path_agree(case, profiles, server, isolated_home, tmp_path):
+    replacements = {PROD_ID: profiles["prod"], SERVER_URL: server.url}
+    env = {key: replacements.get(value, value) for key, value in case.env.items()}
+    case.prepare(env)
+    saved = tmp_path / "saved-home"
+    shutil.copytree(isolated_home, saved)
+    known = cached_tokens()
+    workdir = tmp_path / "work"
+    workdir.mkdir()
+
+    def run(argv: list[str]) -> tuple[int, str, str]:
+        """Run from the saved state, so that each path starts from the same files."""
+        shutil.rmtree(isolated_home)
+        shutil.copytree(saved, isolated_home)
+        result = subprocess.run(
+            argv,
+            env=dict(os.environ, **env),
+            cwd=workdir,
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=60,
+        )
+        return result.returncode, normalized(result.stdout, known), result.stderr
+
+    for command in case.commands:
+        fast = run([installed_command(), *command])
+        full = run([sys.executable, "-c", FULL_PATH, *command])
+        assert fast == full, (case.name, command)
+
+
+def test_broken_pipe_and_closed_stdout_are_quiet_on_both_paths(profiles, tmp_path):
+    for argv in ([installed_command(), "token"], [sys.executable, "-c", FULL_PATH, "token"]):
+        read_end, write_end = os.pipe()
+        os.close(read_end)  # every write to the pipe now fails with EPIPE
+        try:
+            broken = subprocess.run(
+                argv, stdout=write_end, stderr=subprocess.PIPE, cwd=tmp_path, check=False
+            )
+        finally:
+            os.close(write_end)
+        assert (broken.returncode, broken.stderr) == (1, b""), argv
+        closed = subprocess.run(
+            ["sh", "-c", 'exec "$@" >&-', "sh", *argv],
+            capture_output=False,
+            stderr=subprocess.PIPE,
+            cwd=tmp_path,
+            check=False,
+        )
+        assert (closed.returncode, closed.stderr) == (0, b""), argv
