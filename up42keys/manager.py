@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import replace
+from typing import NamedTuple
 
 from up42keys import cache, keychain, locks, selection, store, tokens
 from up42keys.errors import ProfileNotFoundError, UsageError
@@ -47,8 +48,9 @@ def _changing(*names: str) -> Iterator[dict[str, Profile]]:
         yield store.load()
 
 
-@dataclass(frozen=True)
-class Added:
+# Records as NamedTuples, not frozen dataclasses: 0.1 ms to create rather than 0.7,
+# paid by every start of the full path, ``list`` among them.
+class Added(NamedTuple):
     profile: Profile
     active: bool
     record: cache.TokenRecord | None
@@ -165,8 +167,7 @@ def set_protected(name: str, protected: bool) -> Profile:
         return profiles[name]
 
 
-@dataclass(frozen=True)
-class Row:
+class Row(NamedTuple):
     """What ``list`` shows of a profile, without opening the keyring."""
 
     profile: Profile
