@@ -128,8 +128,25 @@ def run_once(argv: list[str], environment: dict[str, str], cwd: Path) -> float:
     return elapsed
 
 
+@dataclass(frozen=True)
+class Bench:
+    cases: list[Case]
+    environment: dict[str, str]
+    workdir: Path  # not the source tree, which ``python -c`` would import from
+    python: str
+    command: Path
+
+
+def describe_launcher(command: Path) -> str:
+    try:
+        imports_re = b"import re" in command.read_bytes()
+    except OSError:
+        return "unreadable"
+    return "imports re (pip before 25)" if imports_re else "no re"
+
+
 @contextlib.contextmanager
-def setup() -> Iterator[tuple[list[Case], dict[str, str], Path]]:
+def setup() -> Iterator[Bench]:
     command = str(installed_command())
     python = launcher_interpreter(Path(command))
     server = FakeUp42().start()
@@ -168,7 +185,7 @@ def setup() -> Iterator[tuple[list[Case], dict[str, str], Path]]:
             Case("up42keys token --refresh", [command, "token", "--refresh"], "httpx", 2.0),
         ]
         try:
-            yield cases, bare_environment, root
+            yield Bench(cases, bare_environment, root, python, Path(command))
         finally:
             server.stop()
 
@@ -233,14 +250,20 @@ def main() -> int:
     )
     options = parser.parse_args()
     rounds = options.rounds or (10 if options.quick else 40)
-    with setup() as (cases, environment, cwd):
+    with setup() as bench:
+        version = subprocess.run(
+            [bench.python, "-c", "import platform; print(platform.python_version())"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
         started = load_average()
-        medians = measure(cases, environment, cwd, rounds)
+        medians = measure(bench.cases, bench.environment, bench.workdir, rounds)
         print(f"up42keys start-up benchmark: medians of {rounds} interleaved rounds")
-        print(f"interpreter: {cases[0].argv[0]} (Python {sys.version.split()[0]})")
-        print(f"command: {cases[2].argv[0]}")
+        print(f"interpreter: {bench.python} (Python {version})")
+        print(f"command: {bench.command} (launcher: {describe_launcher(bench.command)})")
         print(f"CPUs: {os.cpu_count()}, load average before: {started}, after: {load_average()}")
-        ok = report(cases, medians, QUICK_SLACK if options.quick else 1.0)
+        ok = report(bench.cases, medians, QUICK_SLACK if options.quick else 1.0)
     return 0 if ok else 1
 
 

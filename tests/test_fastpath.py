@@ -41,6 +41,7 @@ HEAVY = frozenset(
         "typing",
         "dataclasses",
         "contextlib",
+        "hashlib",
     }
 )
 FULL_PATH = "import sys; from up42keys.cli import main; sys.exit(main(sys.argv[1:]))"
@@ -123,9 +124,16 @@ def test_cached_token_and_current_import_nothing_heavy(profiles, tmp_path, args,
     assert "up42keys.errors" not in modules
 
 
-def test_current_from_environment_credentials_imports_nothing_heavy(profiles, tmp_path):
-    env = {"UP42_PROJECT_ID": str(uuid.uuid4()), "UP42_PROJECT_API_KEY": API_KEY}
-    assert heavy(imported_modules(["-c", FAST_ENTRY, "current"], tmp_path, env), HEAVY) == set()
+def test_environment_credentials_cached_token_imports_nothing_heavy(profiles, server, tmp_path):
+    env = {
+        "UP42_PROJECT_ID": profiles["prod"],
+        "UP42_PROJECT_API_KEY": API_KEY,
+        "UP42_API_URL": server.url,
+    }
+    assert "httpx" in imported_modules([installed_command(), "token"], tmp_path, env)  # a mint
+    for command in ("token", "current"):
+        modules = imported_modules(["-c", FAST_ENTRY, command], tmp_path, env)
+        assert heavy(modules, HEAVY | {"re"}) == set(), command
 
 
 def test_list_goes_through_click_without_keyring_httpx_or_jwt(profiles, tmp_path):
