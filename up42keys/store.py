@@ -90,9 +90,13 @@ def check_project_id(project_id: str) -> str:
     return project_id.lower()
 
 
-def check_secret(secret: str, what: str) -> str:
-    secret = secret.strip()
-    if not secret:
+def check_secret(secret: str, what: str, *, keep_spaces: bool = False) -> str:
+    """The secret without its line ending; an API key also without surrounding blanks.
+
+    A password is taken as typed (``keep_spaces``): spaces at its ends can be part of it.
+    """
+    secret = secret.rstrip("\r\n") if keep_spaces else secret.strip()
+    if not secret.strip():
         raise UsageError(f"the {what} is empty; give it at the prompt or as one line on stdin")
     if any(ord(character) < 32 for character in secret):
         raise UsageError(f"the {what} contains control characters; paste it again")
