@@ -335,3 +335,13 @@ def test_replacing_an_account_with_a_project_drops_its_refresh_token(
     assert cache.read("me" + cache.REFRESH_SUFFIX) is None
     token = run("token").stdout.strip()
     assert jwt.decode(token, options={"verify_signature": False})["sub"] == project_id
+
+
+def test_account_without_sign_in_url_in_profile_file_is_refused(run):
+    Path(paths.config_dir()).mkdir(parents=True)
+    Path(paths.profiles_file()).write_text(
+        f'[profiles.me]\nkind = "account"\napi_url = "https://api.up42.com"\nusername = "{U}"\n'
+    )
+    outcome = run("list")
+    assert outcome.exit_code == 1
+    assert "lacks its auth_url" in outcome.stderr

@@ -80,7 +80,7 @@ def local_time(epoch: int) -> str:
 @click.group(context_settings=CONTEXT_SETTINGS)
 @click.version_option(__version__, "-V", "--version", prog_name="up42keys")
 def cli() -> None:
-    """Named UP42 profiles, API keys in the OS keyring, fresh project tokens.
+    """Named UP42 profiles, API keys and passwords in the OS keyring, fresh tokens.
 
     Exit codes: 0 ok, 1 other error, 2 usage or bad input, 3 no such profile
     or none active, 4 UP42 rejected the credentials, 5 UP42 unreachable or no
@@ -173,7 +173,7 @@ def refuse_flags(kind_flag: str, *flags: tuple[str, object]) -> None:
 @cli.command("list")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON list.")
 def list_profiles(as_json: bool) -> None:
-    """List the profiles, the active one and their cached tokens' state."""
+    """List the profiles, their kind, the active one and their cached tokens' state."""
     rows = manager.rows()
     if as_json:
         click.echo(json.dumps([row_json(row) for row in rows], indent=2))

@@ -115,9 +115,9 @@ def _profile_from_toml(name: str, table: object, where: str) -> Profile:
         raise CorruptFileError(f"{where}: profile {name!r} lacks a kind or an api_url; repair it")
     if any(value is not None and not isinstance(value, str) for value in strings.values()):
         raise CorruptFileError(f"{where}: profile {name!r} has a value that is not text; repair it")
-    needed = "project_id" if kind == "project" else "username"
-    if not strings[needed]:
-        raise CorruptFileError(f"{where}: profile {name!r} lacks its {needed}; repair it")
+    for needed in ("project_id",) if kind == "project" else ("username", "auth_url"):
+        if not strings[needed]:
+            raise CorruptFileError(f"{where}: profile {name!r} lacks its {needed}; repair it")
     protected = table.get("protected", False)
     if not isinstance(protected, bool):
         raise CorruptFileError(f"{where}: 'protected' of {name!r} must be true or false")
