@@ -31,11 +31,14 @@ REFRESH_MARGIN = 30.0
 MAX_USERNAME_LENGTH = 254
 
 
+def _region_hosts(profile: Profile) -> tuple[str, str]:
+    """The sign-in and API hosts of an account's region (a hand-edited unknown one: eu's)."""
+    return REGIONS.get(profile.region or DEFAULT_REGION, REGIONS[DEFAULT_REGION])
+
+
 def default_api_url(profile: Profile) -> str:
     """The API a profile gets when ``--api-url`` is not given: its region's, or UP42's."""
-    if profile.kind == "account":
-        return REGIONS.get(profile.region or DEFAULT_REGION, REGIONS[DEFAULT_REGION])[1]
-    return selection.DEFAULT_API_URL
+    return _region_hosts(profile)[1] if profile.kind == "account" else selection.DEFAULT_API_URL
 
 
 def check_username(username: str) -> str:
@@ -113,7 +116,7 @@ def add_command(profile: Profile) -> str:
     region = profile.region or DEFAULT_REGION
     if region != DEFAULT_REGION:
         words += ["--region", region]
-    if profile.auth_url != REGIONS.get(region, REGIONS[DEFAULT_REGION])[0]:
+    if profile.auth_url != _region_hosts(profile)[0]:
         words += ["--auth-url", profile.auth_url or ""]
     if profile.api_url != default_api_url(profile):
         words += ["--api-url", profile.api_url]
