@@ -64,9 +64,8 @@ class Up42Auth(httpx.Auth):
             token = self._usable(stale)
             if token is not None:
                 return token
-            held = self._record
-            refused = held is not None and held.token == stale
-            self._record = tokens.get_record(self._target, min_ttl=self._min_ttl, refresh=refused)
+            refresh = stale is not None
+            self._record = tokens.get_record(self._target, min_ttl=self._min_ttl, refresh=refresh)
             return self._record.token
 
     def _async_lock(self) -> anyio.Lock:
