@@ -81,7 +81,7 @@ def _retry_after(response: httpx.Response) -> float | None:
     return max(0.0, moment.timestamp() - time.time())
 
 
-def _backoff(attempt: int) -> float:
+def backoff(attempt: int) -> float:
     """Exponential backoff with full jitter between half and all of the step."""
     step = settings.retry_delay() * 2.0**attempt
     return min(settings.MAX_RETRY_PAUSE, step * random.uniform(0.5, 1.0))  # noqa: S311 - jitter, not cryptography
@@ -99,7 +99,7 @@ def post_token_request(
     auth = httpx.BasicAuth(*basic_auth) if basic_auth else httpx.USE_CLIENT_DEFAULT
     with httpx.Client(timeout=timeout, headers=headers) as http:
         for attempt in range(settings.ATTEMPTS):
-            pause = _backoff(attempt)
+            pause = backoff(attempt)
             try:
                 response = http.post(url, data=form, auth=auth)
             except httpx.TimeoutException:
