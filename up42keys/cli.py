@@ -109,7 +109,7 @@ def add(
     does not, nothing is stored.
     """
     profile = manager.project_profile(name, project_id, api_url)
-    manager.refuse_existing(name, force)
+    manager.check_can_add(name, force)
     secret = read_secret("API key", api_key_stdin, "--api-key-stdin")
     added = manager.add(profile, secret, verify=not no_verify, force=force)
     state = "verified" if added.record else "not verified"
