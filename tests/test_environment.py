@@ -10,8 +10,9 @@ from pathlib import Path
 import jwt
 import pytest
 
-from tests.conftest import API_KEY, files_containing
+from tests.conftest import files_containing
 from tests.fakeup42 import FakeUp42
+from tests.test_cli import add
 from up42keys import paths
 
 ENV_KEY = "env-api-key-" + "c1k3y" * 5
@@ -98,16 +99,7 @@ def test_environment_wins_over_active_profile_but_not_over_a_named_one(
     with monkeypatch.context() as without:
         for variable in ("UP42_PROJECT_ID", "UP42_PROJECT_API_KEY"):
             without.delenv(variable)
-        added = up42keys(
-            "add",
-            "prod",
-            "--project-id",
-            project_id,
-            "--api-url",
-            server.url,
-            "--api-key-stdin",
-            input=API_KEY + "\n",
-        )
+        added = add(up42keys, server, "prod", project_id)
         assert added.returncode == 0, added.stderr
         assert up42keys("current").stdout == "prod\n"
 

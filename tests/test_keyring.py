@@ -79,18 +79,11 @@ def test_failing_backend_is_exit_6_without_traceback(run, server, project_id):
     assert not Path(paths.profiles_file()).exists()
 
 
-def test_installed_command_without_keyring_is_exit_6(up42keys, server, project_id, isolated_home):
-    result = up42keys(
-        "add",
-        "prod",
-        "--project-id",
-        project_id,
-        "--api-url",
-        server.url,
-        "--api-key-stdin",
-        input=API_KEY + "\n",
-        env={"PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring"},
-    )
+def test_installed_command_without_keyring_is_exit_6(
+    up42keys, server, project_id, isolated_home, monkeypatch
+):
+    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.fail.Keyring")
+    result = add(up42keys, server, "prod", project_id)
     assert result.returncode == 6, result.stderr
     assert result.stderr == f"up42keys: error: {keychain.NO_KEYRING_HELP}\n"
     assert_nothing_stored(server, isolated_home)
@@ -105,16 +98,7 @@ def test_no_silent_plaintext_fallback_where_no_os_keyring_answers(
     """
     monkeypatch.delenv("PYTHON_KEYRING_BACKEND")
     monkeypatch.setenv("DBUS_SESSION_BUS_ADDRESS", f"unix:path={tmp_path}/no-bus-here")
-    result = up42keys(
-        "add",
-        "prod",
-        "--project-id",
-        project_id,
-        "--api-url",
-        server.url,
-        "--api-key-stdin",
-        input=API_KEY + "\n",
-    )
+    result = add(up42keys, server, "prod", project_id)
     assert result.returncode == 6, result.stderr
     assert "no OS keyring is available" in result.stderr
     assert_nothing_stored(server, isolated_home)

@@ -18,6 +18,7 @@ import jwt
 import pytest
 
 from tests.conftest import API_KEY, require_os_feature
+from tests.test_cli import add
 
 SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "with-secret-service.sh"
 TOOLS = ("dbus-daemon", "dbus-send", "gnome-keyring-daemon", "secret-tool")
@@ -67,16 +68,7 @@ def secret_tool_lookup(name: str) -> subprocess.CompletedProcess[str]:
 @pytest.mark.secret_service
 def test_profile_key_lives_in_the_default_collection(secret_service, up42keys, server, project_id):
     name = f"ss-{uuid.uuid4().hex[:8]}"
-    added = up42keys(
-        "add",
-        name,
-        "--project-id",
-        project_id,
-        "--api-url",
-        server.url,
-        "--api-key-stdin",
-        input=API_KEY + "\n",
-    )
+    added = add(up42keys, server, name, project_id)
     assert added.returncode == 0, added.stderr
     [(attributes, secret)] = default_collection(name)
     assert secret == API_KEY
