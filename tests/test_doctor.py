@@ -10,8 +10,9 @@ import keyring
 import pytest
 from keyring.backends import fail
 
-from tests.conftest import API_KEY, MemoryKeyring
+from tests.conftest import API_KEY, PASSWORD, MemoryKeyring
 from tests.fakeup42 import closed_port_url
+from tests.test_accounts import USERNAME, add_account
 from tests.test_cli import add
 from up42keys import keychain, paths
 
@@ -173,6 +174,19 @@ def test_rejected_key(run, server, project_id):
     assert check["fix"].startswith("store the right key with 'up42keys add prod")
 
 
+def test_account_profile_is_checked_with_its_password(run, server, memory_keyring):
+    server.add_account(USERNAME, PASSWORD)
+    assert add_account(run, server, "me").exit_code == 0
+    code, by_name, _ = doctor(run)
+    assert code == 0
+    assert by_name["profile me"]["detail"] == f"{server.url} answers and accepts the credentials"
+    assert server.grants["password"] == 2
+    memory_keyring.entries[("up42keys", "me")] = "changed-" + PASSWORD
+    code, by_name, _ = doctor(run)
+    assert code == 1
+    assert "--account --username" in by_name["profile me"]["fix"]
+
+
 def test_unreachable_url(run, server, project_id):
     url = closed_port_url()
     added = run(
@@ -190,7 +204,7 @@ def test_unreachable_url(run, server, project_id):
     code, by_name, _ = doctor(run)
     assert code == 1
     check = by_name["profile gone"]
-    assert check["data"]["api_url"] == url
+    assert check["data"]["url"] == url
     assert check["detail"].startswith(f"cannot connect to {url}/oauth/token")
     assert "check the URL and your network" in check["fix"]
     assert by_name["clock"]["status"] == "skipped"

@@ -58,7 +58,7 @@ def run(*, offline: bool) -> list[Check]:
         check, skew = target_check(target, offline=offline)
         checks.append(check)
         if skew is not None:
-            skews.append((target.api_url, skew))
+            skews.append((check.data["url"], skew))
     checks.append(clock_check(skews, offline=offline, targets=len(targets)))
     return checks
 
@@ -183,20 +183,27 @@ def environment_target() -> tuple[selection.EnvironmentCredentials | None, list[
 
 
 def target_check(target: tokens.Target, *, offline: bool) -> tuple[Check, float | None]:
-    """One mint: the API URL answers and accepts the credentials; and the server's clock skew."""
+    """One mint: the URL answers and accepts the credentials; and the server's clock skew.
+
+    A profile is checked with its stored secret, even an account that holds a refresh
+    token: that is what the next sign-in needs, and the check writes no cache.
+    """
     name = tokens.label(target)
     name = name if name == selection.ENVIRONMENT_LABEL else f"profile {name}"
-    data: dict[str, Any] = {"api_url": target.api_url}
+    url = (target.auth_url if isinstance(target, store.Profile) else None) or target.api_url
+    data: dict[str, Any] = {"url": url}
     if offline:
-        return Check(
-            name, "skipped", f"{target.api_url} not contacted (--offline)", data=data
-        ), None
+        return Check(name, "skipped", f"{url} not contacted (--offline)", data=data), None
     try:
-        minted = tokens.mint(target)
+        if isinstance(target, store.Profile):
+            minted = tokens.mint_profile(target, keychain.get_secret(target.name))
+        else:
+            minted = tokens.mint(target)
     except Up42KeysError as error:
         return problem(name, error, **data), None
-    detail = f"{target.api_url} answers and accepts the credentials"
-    return Check(name, "ok", detail, data=data), minted.clock_skew
+    return Check(name, "ok", f"{url} answers and accepts the credentials", data=data), (
+        minted.clock_skew
+    )
 
 
 def clock_check(skews: list[tuple[str, float]], *, offline: bool, targets: int) -> Check:
@@ -209,7 +216,7 @@ def clock_check(skews: list[tuple[str, float]], *, offline: bool, targets: int) 
             reason = "no profile or environment credentials to check"
         return Check("clock", "skipped", f"not compared ({reason})")
     url, skew = max(skews, key=lambda pair: abs(pair[1]))
-    data = {"api_url": url, "skew_seconds": round(skew, 1)}
+    data = {"url": url, "skew_seconds": round(skew, 1)}
     if abs(skew) <= MAX_CLOCK_SKEW:
         return Check("clock", "ok", f"within {abs(skew):.0f} s of {url}", data=data)
     direction = "behind" if skew > 0 else "ahead of"

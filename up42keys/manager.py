@@ -88,14 +88,11 @@ def add(profile: Profile, secret: str, *, verify: bool, force: bool) -> Added:
         if active is None or active not in profiles:
             store.set_active(profile.name)
             active = profile.name
-        record = None
-        if minted is not None:
-            record = cache.TokenRecord(minted.access_token, minted.expires_at, profile.cache_key)
-            tokens.store_minted(profile, record)
-        else:
-            forget_tokens(profile.name)
-            if active == profile.name:
-                cache.remove_current_token()
+        # The old profile's tokens (an account's refresh token too) never outlive it.
+        forget_tokens(profile.name)
+        record = tokens.store_minted(profile, minted) if minted is not None else None
+        if record is None and active == profile.name:
+            cache.remove_current_token()
     return Added(profile, active == profile.name, record)
 
 
