@@ -11,7 +11,7 @@ import pytest
 from keyring.backends import fail
 
 from tests.conftest import API_KEY, PASSWORD, MemoryKeyring
-from tests.fakeup42 import closed_port_url
+from tests.fakeup42 import Fault, closed_port_url
 from tests.test_accounts import USERNAME, add_account
 from tests.test_cli import add
 from up42keys import keychain, paths
@@ -208,6 +208,22 @@ def test_unreachable_url(run, server, project_id):
     assert check["detail"].startswith(f"cannot connect to {url}/oauth/token")
     assert "check the URL and your network" in check["fix"]
     assert by_name["clock"]["status"] == "skipped"
+
+
+def test_a_url_that_is_not_up42_and_bad_environment_variables(run, server, project_id, monkeypatch):
+    add(run, server, "prod", project_id)
+    server.inject(Fault(status=404, text_body="<html>not here</html>", content_type="text/html"))
+    monkeypatch.setenv("UP42_PROJECT_ID", "not-a-uuid")
+    monkeypatch.setenv("UP42_PROJECT_API_KEY", API_KEY)
+    code, by_name, _ = doctor(run)
+    assert code == 1
+    assert (
+        by_name["profile prod"]["detail"]
+        == f"{server.url}/oauth/token answered HTTP 404, not a token"
+    )
+    assert by_name["profile prod"]["fix"].startswith(f"check that {server.url} is UP42's URL")
+    assert by_name["(environment)"]["detail"].startswith("UP42_PROJECT_ID must be a UUID")
+    assert "UP42_PROJECT_ID" in by_name["(environment)"]["fix"]
 
 
 @pytest.mark.parametrize(("offset", "direction"), [(3600, "behind"), (-120, "ahead of")])

@@ -35,10 +35,13 @@ class Check:
     data: dict[str, Any] = field(default_factory=dict)
 
 
-def problem(name: str, error: Up42KeysError, **data: Any) -> Check:
-    """A check failed with one of our errors: their messages are "what; how to fix"."""
+def problem(name: str, error: Up42KeysError, fallback: str, **data: Any) -> Check:
+    """A check failed with one of our errors: their messages are "what; how to fix".
+
+    ``fallback`` is the fix for the few messages that are a diagnosis alone.
+    """
     detail, _, fix = error.message.partition("; ")
-    return Check(name, "problem", detail, fix or "see the message above", data)
+    return Check(name, "problem", detail, fix or fallback, data)
 
 
 def run(*, offline: bool) -> list[Check]:
@@ -83,7 +86,7 @@ def keyring_check(*, needed: bool) -> Check:
         backend = keychain.backend_name()
         keychain.probe()
     except KeyringError as error:
-        found = problem("keyring", error, backend=backend, works=False)
+        found = problem("keyring", error, keychain.REPAIR_HELP, backend=backend, works=False)
         detail = f"{backend}: {found.detail}" if backend else found.detail
         if not needed:
             detail += "; none is needed: no profiles, environment credentials in use"
@@ -154,7 +157,7 @@ def profile_store_checks() -> tuple[dict[str, store.Profile], list[Check]]:
     try:
         profiles = store.load()
     except Up42KeysError as error:
-        return {}, [problem("profiles", error, path=where)]
+        return {}, [problem("profiles", error, f"repair or move away {where}", path=where)]
     active = selection.read_active()
     data = {"path": where, "count": len(profiles), "active": active}
     if active is not None and active not in profiles:
@@ -179,7 +182,8 @@ def environment_target() -> tuple[selection.EnvironmentCredentials | None, list[
             return None, []
         return tokens.checked_environment(credentials), []
     except Up42KeysError as error:
-        return None, [problem(selection.ENVIRONMENT_LABEL, error)]
+        fallback = "set UP42_PROJECT_ID, UP42_PROJECT_API_KEY and UP42_API_URL right"
+        return None, [problem(selection.ENVIRONMENT_LABEL, error, fallback)]
 
 
 def target_check(target: tokens.Target, *, offline: bool) -> tuple[Check, float | None]:
@@ -200,7 +204,8 @@ def target_check(target: tokens.Target, *, offline: bool) -> tuple[Check, float 
         else:
             minted = tokens.mint(target)
     except Up42KeysError as error:
-        return problem(name, error, **data), None
+        fallback = f"check that {url} is UP42's URL and that UP42 is up, then try again"
+        return problem(name, error, fallback, **data), None
     return Check(name, "ok", f"{url} answers and accepts the credentials", data=data), (
         minted.clock_skew
     )
