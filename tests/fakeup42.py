@@ -62,6 +62,8 @@ class FakeUp42:
         self.refresh_ttl = 1800
         self.send_expires_in = False
         self.top_level_token = False
+        # Seconds the server's clock (its Date header) runs ahead of the real one.
+        self.clock_offset = 0.0
         self.faults: deque[Fault] = deque()
         self.requests: list[Recorded] = []
         self.mints = 0
@@ -112,6 +114,10 @@ class FakeUp42:
 
             def do_GET(self) -> None:
                 fake.handle_api(self)
+
+            def date_time_string(self, timestamp: float | None = None) -> str:
+                moment = time.time() if timestamp is None else timestamp
+                return super().date_time_string(moment + fake.clock_offset)
 
         self._server = _Server(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True

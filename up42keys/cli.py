@@ -18,8 +18,25 @@ from typing import Any, TypeVar
 import click
 from click.shell_completion import CompletionItem
 
-from up42keys import __version__, accounts, jwtinfo, manager, selection, settings, store, tokens
-from up42keys.errors import EXIT_ERROR, EXIT_USAGE, ProfileNotFoundError, Up42KeysError, UsageError
+from up42keys import (
+    __version__,
+    accounts,
+    doctor,
+    jwtinfo,
+    manager,
+    selection,
+    settings,
+    store,
+    tokens,
+)
+from up42keys.errors import (
+    EXIT_ERROR,
+    EXIT_OK,
+    EXIT_USAGE,
+    ProfileNotFoundError,
+    Up42KeysError,
+    UsageError,
+)
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -152,7 +169,7 @@ def add(
             ("--password-stdin", password_stdin),
         )
         profile = manager.project_profile(name, project_id, api_url or selection.DEFAULT_API_URL)
-    manager.refuse_existing(name, force)
+    manager.check_can_add(name, force)
     if account:
         secret = read_secret("password", password_stdin, "--password-stdin", keep_spaces=True)
     else:
@@ -302,6 +319,39 @@ def inspect(name: str | None) -> None:
     click.echo("header:\n" + json.dumps(header, indent=2, sort_keys=True))
     click.echo("claims:\n" + json.dumps(claims, indent=2, sort_keys=True))
     click.echo(f"expires: {local_time(record.expires_at)} (in {human_duration(left)})")
+
+
+@cli.command("doctor")
+@click.option("--json", "as_json", is_flag=True, help="Print the checks as a JSON object.")
+@click.option("--offline", is_flag=True, help="Check nothing that needs the network.")
+def doctor_command(as_json: bool, offline: bool) -> int:
+    """Check the keyring, files, profiles and clock, and say how to fix each problem.
+
+    Each profile's check mints one token (not cached); --offline skips them.
+    Exit 0 when all is well, 1 when a problem was found.
+    """
+    checks = doctor.run(offline=offline)
+    problems = [check for check in checks if check.status == "problem"]
+    if as_json:
+        click.echo(
+            json.dumps({"ok": not problems, "checks": [check_json(c) for c in checks]}, indent=2)
+        )
+    else:
+        for check in checks:
+            fix = f" -> fix: {check.fix}" if check.fix else ""
+            click.echo(f"{check.status:<8} {check.name}: {check.detail}{fix}")
+        click.echo(f"{len(problems)} problem(s) found." if problems else "All is well.")
+    return EXIT_ERROR if problems else EXIT_OK
+
+
+def check_json(check: doctor.Check) -> dict[str, Any]:
+    return {
+        "name": check.name,
+        "status": check.status,
+        "detail": check.detail,
+        "fix": check.fix,
+        "data": check.data,
+    }
 
 
 def fail(message: str, exit_code: int) -> int:

@@ -26,11 +26,16 @@ def resolve_target(argument: str | None) -> Target:
     """The profile or environment credentials a command acts on, or the error that says why none."""
     target = selection.resolve(argument)
     if isinstance(target, EnvironmentCredentials):
-        store.normalize_url(target.api_url, selection.API_URL_ENV)
-        return target
+        return checked_environment(target)
     if target is None:
         raise ProfileNotFoundError(NO_ACTIVE_PROFILE)
     return store.get(target)
+
+
+def checked_environment(credentials: EnvironmentCredentials) -> EnvironmentCredentials:
+    """The environment credentials, once their API URL has proved to be an http(s) URL."""
+    store.normalize_url(credentials.api_url, selection.API_URL_ENV)
+    return credentials
 
 
 def label(target: Target) -> str:
