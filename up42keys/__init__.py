@@ -1,15 +1,18 @@
 """up42keys: named UP42 profiles, secrets in the OS keyring, fresh tokens for the shell and Python.
 
 Importing the package is cheap on purpose: it loads nothing at all. The
-command line's fast path starts here, and a cached token is printed without
-ever loading the error classes, so they are loaded on first access
-(``up42keys.UsageError``, ``from up42keys import UsageError``).
+command line's fast path starts here, and prints a cached token without ever
+loading the error classes. The error classes and the Python API
+(``get_token``, ``profiles``, ``Profile``, ``Up42Auth``) are loaded on first
+access, so that ``import up42keys`` imports neither httpx, keyring nor jwt.
 """
 
-# typing.TYPE_CHECKING would cost the fast path an import of typing; type checkers
-# recognise a module-level TYPE_CHECKING by its name.
+# Not typing.TYPE_CHECKING: the fast path must not import typing. Type checkers
+# treat any name TYPE_CHECKING as true.
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from up42keys.api import get_token, profiles
+    from up42keys.auth import Up42Auth
     from up42keys.errors import (
         CorruptFileError,
         CredentialsRejectedError,
@@ -20,6 +23,7 @@ if TYPE_CHECKING:
         Up42UnavailableError,
         UsageError,
     )
+    from up42keys.store import Profile
 
 __version__ = "0.1.0"
 
@@ -28,18 +32,49 @@ __all__ = [
     "CredentialsRejectedError",
     "KeyringError",
     "LockTimeoutError",
+    "Profile",
     "ProfileNotFoundError",
+    "Up42Auth",
     "Up42KeysError",
     "Up42UnavailableError",
     "UsageError",
     "__version__",
+    "get_token",
+    "profiles",
 ]
+
+# Public name -> the module that defines it, imported on first access.
+_LAZY = {
+    "get_token": "up42keys.api",
+    "profiles": "up42keys.api",
+    "Profile": "up42keys.store",
+    "Up42Auth": "up42keys.auth",
+    **dict.fromkeys(
+        (
+            "CorruptFileError",
+            "CredentialsRejectedError",
+            "KeyringError",
+            "LockTimeoutError",
+            "ProfileNotFoundError",
+            "Up42KeysError",
+            "Up42UnavailableError",
+            "UsageError",
+        ),
+        "up42keys.errors",
+    ),
+}
 
 
 def __getattr__(name: str) -> object:
-    """The error classes, imported when first asked for (PEP 562)."""
-    if name in __all__:
-        from up42keys import errors
+    module_name = _LAZY.get(name)
+    if module_name is None:
+        raise AttributeError(f"module 'up42keys' has no attribute {name!r}")
+    import importlib
 
-        return getattr(errors, name)
-    raise AttributeError(f"module 'up42keys' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module_name), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
