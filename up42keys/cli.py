@@ -2,8 +2,8 @@
 
 No logic of its own lives here beyond presentation; the one error boundary
 is ``main``, which turns every error into one line on stderr and its
-documented exit code. ``json`` and ``datetime`` are imported by the commands
-that print them, so that ``list`` starts faster.
+documented exit code. ``json``, ``datetime`` and ``doctor`` are imported by the
+commands that use them, so that ``list`` starts faster.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 import sys
 import time
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 from click.shell_completion import CompletionItem
@@ -19,7 +19,6 @@ from click.shell_completion import CompletionItem
 from up42keys import (
     __version__,
     accounts,
-    doctor,
     jwtinfo,
     manager,
     selection,
@@ -36,6 +35,9 @@ from up42keys.errors import (
     UsageError,
 )
 from up42keys.fastpath import discard_stdout
+
+if TYPE_CHECKING:
+    from up42keys import doctor  # imported by the command: list need not pay for it
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -337,6 +339,8 @@ def doctor_command(as_json: bool, offline: bool) -> int:
     Each profile's check mints one token (not cached); --offline skips them.
     Exit 0 when all is well, 1 when a problem was found.
     """
+    from up42keys import doctor
+
     checks = doctor.run(offline=offline)
     problems = [check for check in checks if check.status == "problem"]
     if as_json:
