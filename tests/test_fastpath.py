@@ -21,6 +21,7 @@ import jwt
 import pytest
 
 from tests.conftest import API_KEY, installed_command
+from tests.test_cli import add
 from up42keys import cache, paths
 
 # Never on the cached-token or the current path.
@@ -83,22 +84,13 @@ def heavy(modules: set[str], forbidden: frozenset[str] = HEAVY) -> set[str]:
 
 
 @pytest.fixture
-def profiles(up42keys, server, tmp_path) -> dict[str, str]:
-    """Two profiles on the fake server, 'prod' active; their project IDs by name."""
+def profiles(up42keys, server) -> dict[str, str]:
+    """Two profiles on the fake server, added by the installed command, 'prod' active."""
     ids = {}
     for name in ("prod", "dev"):
         ids[name] = str(uuid.uuid4())
         server.add_project(ids[name], API_KEY)
-        added = up42keys(
-            "add",
-            name,
-            "--project-id",
-            ids[name],
-            "--api-url",
-            server.url,
-            "--api-key-stdin",
-            input=API_KEY + "\n",
-        )
+        added = add(up42keys, server, name, ids[name])
         assert added.returncode == 0, added.stderr
     return ids
 
