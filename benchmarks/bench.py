@@ -10,7 +10,8 @@ change of load on a shared machine hits every command alike:
 * ``python -c "import re"``, for information: what pip's launcher pays for its
   own ``import re`` (pip 25 and later no longer import it);
 * ``up42keys token`` with a valid cached token, ``up42keys current`` and
-  ``up42keys list``, against the floor;
+  ``up42keys list``, against the floor; and for information the first two
+  through the launcher that pip 25 and later write, which imports no ``re``;
 * ``up42keys token --refresh`` (a mint against the loopback server), against a
   bare script that makes the same request with httpx.
 
@@ -45,6 +46,20 @@ from tests.fakeup42 import FakeUp42
 API_KEY = "bench-api-key-" + "0123456789" * 3
 KEY = ["--api-key-stdin"]
 QUICK_SLACK = 1.5  # --quick fails only beyond the target times this
+
+# The console script pip 25 and later write (pip pull request 13166): the same as
+# before, without ``import re``. Timed beside the installed one, for information.
+PIP25_LAUNCHER = """\
+# -*- coding: utf-8 -*-
+import sys
+from up42keys.fastpath import main
+if __name__ == "__main__":
+    if sys.argv[0].endswith("-script.pyw"):
+        sys.argv[0] = sys.argv[0][:-11]
+    elif sys.argv[0].endswith(".exe"):
+        sys.argv[0] = sys.argv[0][:-4]
+    sys.exit(main())
+"""
 
 BARE_HTTPX_SCRIPT = """\
 import os
@@ -169,6 +184,9 @@ def setup() -> Iterator[Bench]:
             sys.exit(f"bench: cannot add the profile: {added.stderr.strip()}")
         script = root / "bare_httpx.py"
         script.write_text(BARE_HTTPX_SCRIPT)
+        launcher = root / "pip25-launcher" / "up42keys"
+        launcher.parent.mkdir()
+        launcher.write_text(PIP25_LAUNCHER)
         bare_environment = dict(
             environment,
             BENCH_TOKEN_URL=server.url + "/oauth/token",
@@ -180,6 +198,8 @@ def setup() -> Iterator[Bench]:
             Case("python -c 'import re' (info)", [python, "-c", "import re"], "floor"),
             Case("up42keys token (cached)", [command, "token"], "floor", 1.7),
             Case("up42keys current", [command, "current"], "floor", 1.7),
+            Case("token, pip 25 launcher (info)", [python, str(launcher), "token"], "floor"),
+            Case("current, pip 25 launcher (info)", [python, str(launcher), "current"], "floor"),
             Case("up42keys list", [command, "list"], "floor", 5.0),
             Case("bare httpx script (mint)", [python, str(script)]),
             Case("up42keys token --refresh", [command, "token", "--refresh"], "httpx", 2.0),
