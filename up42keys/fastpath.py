@@ -40,6 +40,14 @@ def discard_stdout() -> int:
 
 
 def main() -> int:
+    """The console script: the answer from plain files where they give it, else the full path.
+
+    After a fast answer the process ends at once (``os._exit``), without the
+    interpreter's teardown: the answer is flushed, no file is open, nothing
+    waits on stderr or in an atexit handler, and the teardown would cost about
+    2 ms, as much as everything else the fast path does after ``import re``.
+    So call it as a program's entry point only, as the launcher does.
+    """
     try:
         # Without a stdout (closed by the caller) the full path decides what happens.
         output = answer(sys.argv[1:]) if sys.stdout is not None else None
@@ -54,4 +62,4 @@ def main() -> int:
         sys.stdout.flush()
     except BrokenPipeError:
         return discard_stdout()
-    return 0
+    os._exit(0)
