@@ -44,7 +44,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from tests.fakeup42 import FakeUp42
 
 API_KEY = "bench-api-key-" + "0123456789" * 3
-KEY = ["--api-key-stdin"]
 QUICK_SLACK = 1.5  # --quick fails only beyond the target times this
 
 # The console script pip 25 and later write (pip pull request 13166): the same as
@@ -171,8 +170,9 @@ def setup() -> Iterator[Bench]:
         root = Path(directory)
         (root / "home").mkdir()
         environment = private_environment(root / "home")
+        add = [command, "add", "bench", "--project-id", project_id, "--api-url", server.url]
         added = subprocess.run(
-            [command, "add", "bench", "--project-id", project_id, "--api-url", server.url, *KEY],
+            [*add, "--api-key-stdin"],
             input=API_KEY + "\n",
             env=environment,
             cwd=root,
