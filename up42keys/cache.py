@@ -109,16 +109,64 @@ def fresh_record(
     return record
 
 
+def _profile_file_identity() -> str | None:
+    """The profile file's inode, size and modification time: any change to it changes this."""
+    import os
+
+    try:
+        status = os.stat(paths.profiles_file())
+    except OSError:
+        return None
+    return f"{status.st_ino} {status.st_size} {status.st_mtime_ns}"
+
+
+def write_key_index(cache_keys: dict[str, str]) -> None:
+    """Record each profile's cache key in plain text, for the profile file just written.
+
+    The fast path cannot afford to parse TOML, yet must never hand out a
+    record minted for something else (a profile edited by hand, another
+    config directory sharing this cache). The index's first line is the
+    identity of the profile file it describes; the next, ``NAME CACHE-KEY``.
+    """
+    lines = [
+        _profile_file_identity() or "",
+        *(f"{name} {cache_keys[name]}" for name in sorted(cache_keys)),
+    ]
+    files.atomic_write(paths.key_index_file(), "\n".join(lines) + "\n")
+
+
+def indexed_cache_key(name: str) -> str | None:
+    """Profile ``name``'s cache key per the index, or None when the index cannot vouch for it.
+
+    None when there is no index, when it names no such profile, or when the
+    profile file has changed since (edited, restored or removed): the full
+    path then reads the profile file itself.
+    """
+    text = files.read_text(paths.key_index_file())
+    if text is None:
+        return None
+    identity, _, entries = text.partition("\n")
+    if identity != _profile_file_identity():
+        return None
+    prefix = name + " "
+    for line in entries.split("\n"):
+        if line.startswith(prefix):
+            return line[len(prefix) :]
+    return None
+
+
 def cached_record(argument: str | None, min_ttl: float) -> TokenRecord | None:
-    """The fresh cached token for the command's target, reading nothing but the cache.
+    """The fresh cached token for the command's target, reading no TOML and no keyring.
 
     This is all the fast path does; the full path starts with it too, so
-    that the two always agree. A profile's record is trusted by name:
-    every command that changes a profile replaces or removes its record.
+    that the two always agree. A record counts only when it was minted for
+    what the target is now: its cache key must match the environment's, or
+    the profile's in the key index.
     """
     target = selection.resolve(argument)
     if isinstance(target, selection.EnvironmentCredentials):
         return fresh_record(target.record_name, min_ttl, target.cache_key)
     if target is None or selection.name_problem(target) is not None:
         return None
-    return fresh_record(target, min_ttl)
+    cache_key = indexed_cache_key(target)
+    return fresh_record(target, min_ttl, cache_key) if cache_key is not None else None

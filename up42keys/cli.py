@@ -257,4 +257,8 @@ def main(argv: list[str] | None = None) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return EXIT_ERROR
+    except OSError as error:
+        # A full disk, a read-only or misplaced directory: the system's reason, not a traceback.
+        where = f" ({error.filename})" if error.filename else ""
+        return fail(f"{error.strerror or error}{where}; check that path and the disk", EXIT_ERROR)
     return result if isinstance(result, int) else 0

@@ -84,7 +84,7 @@ def _retry_after(response: httpx.Response) -> float | None:
 def _backoff(attempt: int) -> float:
     """Exponential backoff with full jitter between half and all of the step."""
     step = settings.retry_delay() * 2.0**attempt
-    return min(settings.MAX_RETRY_PAUSE, step * random.uniform(0.5, 1.0))  # noqa: S311 - jitter, not cryptography
+    return min(settings.retry_pause_cap(), step * random.uniform(0.5, 1.0))  # noqa: S311 - jitter, not cryptography
 
 
 def post_token_request(
@@ -114,7 +114,7 @@ def post_token_request(
                 last_problem = f"{url} answered {_describe(response)}"
                 retry_after = _retry_after(response)
                 if retry_after is not None:
-                    pause = min(retry_after, settings.MAX_RETRY_PAUSE)
+                    pause = min(retry_after, settings.retry_pause_cap())
             if attempt + 1 < settings.ATTEMPTS:
                 time.sleep(pause)
     raise Up42UnavailableError(

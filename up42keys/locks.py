@@ -22,8 +22,8 @@ def hold(lock_path: str, what: str) -> Iterator[None]:
         lock.acquire(timeout=wait)
     except filelock.Timeout:
         raise LockTimeoutError(
-            f"another up42keys process has held the lock on {what} for {wait:.0f} s; "
-            f"if none is running, remove {lock_path}"
+            f"another up42keys process has held the lock on {what} for {wait:.1f} s, longer "
+            f"than a mint may take; try again, or allow more time with {settings.TIMEOUT_ENV}"
         ) from None
     try:
         yield

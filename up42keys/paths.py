@@ -17,6 +17,7 @@ CONFIG_DIR_ENV = "UP42KEYS_CONFIG_DIR"
 CACHE_DIR_ENV = "UP42KEYS_CACHE_DIR"
 
 PROFILES_FILE = "profiles.toml"
+KEY_INDEX_FILE = "profiles.keys"
 ACTIVE_FILE = "active"
 PROTECTED_DIR = "protected"
 TOKENS_DIR = "tokens"
@@ -73,6 +74,10 @@ def runtime_dir() -> str:
 
 def profiles_file() -> str:
     return os.path.join(config_dir(), PROFILES_FILE)
+
+
+def key_index_file() -> str:
+    return os.path.join(config_dir(), KEY_INDEX_FILE)
 
 
 def active_file() -> str:

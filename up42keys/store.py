@@ -21,7 +21,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
-from up42keys import files, paths, selection
+from up42keys import cache, files, paths, selection
 from up42keys.errors import CorruptFileError, ProfileNotFoundError, UsageError
 
 FORMAT_VERSION = 1
@@ -134,9 +134,9 @@ def load() -> dict[str, Profile]:
         return {}
     except OSError as error:
         raise CorruptFileError(
-            f"cannot read {where}: {error.strerror}; fix its permissions"
+            f"cannot read {where} ({error.strerror}); make it a file you can read"
         ) from None
-    except toml_reader.TOMLDecodeError as error:
+    except (toml_reader.TOMLDecodeError, UnicodeDecodeError) as error:
         raise CorruptFileError(
             f"{where} is not valid TOML ({error}); repair it or restore a backup"
         ) from None
@@ -166,6 +166,7 @@ def save(profiles: dict[str, Profile]) -> None:
         "profiles": {name: profiles[name].to_toml() for name in sorted(profiles)},
     }
     files.atomic_write(paths.profiles_file(), tomli_w.dumps(document))
+    cache.write_key_index({name: profile.cache_key for name, profile in profiles.items()})
     _sync_protected_markers(profiles)
 
 
