@@ -306,11 +306,12 @@ def claims(token: str) -> dict[str, object]:
 
 
 @pytest.fixture
-def cached(up42keys, server, project_id, memory_keyring) -> cache.TokenRecord:
+def cached(run, server, project_id) -> cache.TokenRecord:
     """Profile prod, for the installed command and in-process, with a token cached."""
-    add_by_process(up42keys, server, "prod", project_id)
-    memory_keyring.entries[("up42keys", "prod")] = API_KEY
-    assert up42keys("token").returncode == 0
+    from keyrings.alt.file import PlaintextKeyring
+
+    assert add(run, server, "prod", project_id).exit_code == 0
+    PlaintextKeyring().set_password("up42keys", "prod", API_KEY)  # the installed command's keyring
     record = cache.read("prod")
     assert record is not None
     return record
