@@ -240,6 +240,14 @@ def fail(message: str, exit_code: int) -> int:
     return exit_code
 
 
+def usage_message(error: click.UsageError) -> str:
+    """Click's message, without repeating stray arguments: a pasted API key may be among them."""
+    message = error.format_message()
+    if message.startswith("Got unexpected extra argument"):
+        return message.split(" (", 1)[0] + " (not repeated here, in case it is a secret)"
+    return message
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; the one place where errors become a line on stderr and an exit code."""
     try:
@@ -248,7 +256,7 @@ def main(argv: list[str] | None = None) -> int:
         return fail(error.message, error.exit_code)
     except click.UsageError as error:
         command = error.ctx.command_path if error.ctx else "up42keys"
-        return fail(f"{error.format_message()} (see '{command} --help')", EXIT_USAGE)
+        return fail(f"{usage_message(error)} (see '{command} --help')", EXIT_USAGE)
     except click.ClickException as error:
         return fail(error.format_message(), error.exit_code)
     except click.Abort:
