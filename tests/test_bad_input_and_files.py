@@ -3,6 +3,7 @@ over; a corrupt, truncated or foreign token record is replaced by a new token.""
 
 from __future__ import annotations
 
+import errno
 import os
 import time
 import uuid
@@ -12,9 +13,9 @@ import jwt
 import pytest
 
 from tests.conftest import API_KEY
+from tests.helpers import add_by_process, files_under, imported_modules
 from tests.test_cli import add
-from tests.test_concurrency import add_by_process
-from up42keys import cache, paths
+from up42keys import cache, files, paths
 
 GOOD_ID = "12345678-1234-1234-1234-123456789abc"
 
@@ -30,15 +31,6 @@ BAD_NAMES = [
     ("", "cannot be empty"),
     ("x" * 65, "at most 64 characters"),
 ]
-
-
-def files_under(*roots: str) -> list[str]:
-    return [
-        os.path.join(directory, name)
-        for root in roots
-        for directory, _, names in os.walk(root)
-        for name in names
-    ]
 
 
 def assert_usage_error(outcome, reason: str) -> None:
@@ -379,6 +371,28 @@ def test_profile_edited_by_hand_never_gets_the_old_projects_token(up42keys, serv
         token = up42keys("token").stdout
         assert claims(token)["sub"] == other
     assert server.mints == 2
+    # The full path's read of the edited file put the cached-token fast path back in service.
+    fast = up42keys("token", env={"PYTHONPROFILEIMPORTTIME": "1"})
+    assert fast.stdout == token
+    assert "click" not in imported_modules(fast.stderr)
+
+
+def test_an_index_that_cannot_be_written_costs_nothing_but_speed(
+    run, server, project_id, monkeypatch
+):
+    real_write = files.atomic_write
+
+    def read_only_index(path: str, content: str) -> None:
+        if path == paths.key_index_file():
+            raise OSError(errno.EROFS, "Read-only file system", path)
+        real_write(path, content)
+
+    monkeypatch.setattr(files, "atomic_write", read_only_index)
+    assert add(run, server, "prod", project_id).exit_code == 0
+    assert run("token").exit_code == 0
+    assert run("list").exit_code == 0
+    assert not Path(paths.key_index_file()).exists()
+    assert server.mints == 1
 
 
 def test_two_config_dirs_sharing_a_cache_never_swap_tokens(up42keys, server, project_id, tmp_path):

@@ -20,6 +20,7 @@ import filelock
 import pytest
 
 from tests.conftest import API_KEY, installed_command
+from tests.helpers import add_by_process
 from tests.test_cli import add
 from up42keys import cache, files, paths, settings
 
@@ -97,14 +98,6 @@ def wait_for(condition: Callable[[], bool], seconds: float = 120) -> None:
     while not condition():
         assert time.monotonic() < deadline, "timed out waiting"
         time.sleep(0.02)
-
-
-def add_by_process(up42keys, server, name: str, project_id: str) -> None:
-    result = up42keys(
-        "add", name, "--project-id", project_id, "--api-url", server.url,
-        "--api-key-stdin", "--no-verify", input=API_KEY + "\n",
-    )  # fmt: skip
-    assert result.returncode == 0, result.stderr
 
 
 @pytest.mark.parametrize("cache_state", ["empty", "expired"])

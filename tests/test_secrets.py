@@ -16,7 +16,7 @@ import pytest
 
 from tests.conftest import API_KEY
 from tests.fakeup42 import Fault, closed_port_url
-from tests.test_bad_input_and_files import files_under
+from tests.helpers import files_under, imported_modules
 from tests.test_cli import add
 from up42keys import cli, paths, store, tokens
 from up42keys.errors import Up42KeysError
@@ -160,15 +160,6 @@ COMPLETION = {
     "COMP_WORDS": "up42keys use ",
     "COMP_CWORD": "2",
 }
-
-
-def imported_modules(stderr: str) -> set[str]:
-    """The modules named by ``PYTHONPROFILEIMPORTTIME``'s report."""
-    return {
-        line.rsplit("|", 1)[1].strip()
-        for line in stderr.splitlines()
-        if line.startswith("import time:") and "|" in line
-    }
 
 
 def imports_keyring(stderr: str) -> bool:

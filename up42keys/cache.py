@@ -15,6 +15,8 @@ parse is treated as absent and replaced by the next mint.
 
 from __future__ import annotations
 
+import contextlib
+import os
 import time
 
 from up42keys import files, paths, selection
@@ -80,8 +82,6 @@ def remove(record_name: str) -> None:
 
 def move(old_name: str, new_name: str) -> None:
     """Carry a renamed profile's token over; a missing record is simply nothing to move."""
-    import os
-
     try:
         os.replace(paths.token_record(old_name), paths.token_record(new_name))
     except FileNotFoundError:
@@ -109,30 +109,34 @@ def fresh_record(
     return record
 
 
-def _profile_file_identity() -> str | None:
-    """The profile file's inode, size and modification time: any change to it changes this."""
-    import os
-
-    try:
-        status = os.stat(paths.profiles_file())
-    except OSError:
-        return None
+def file_identity(status: os.stat_result) -> str:
+    """A file's inode, size and modification time: any change to the file changes this."""
     return f"{status.st_ino} {status.st_size} {status.st_mtime_ns}"
 
 
-def write_key_index(cache_keys: dict[str, str]) -> None:
-    """Record each profile's cache key in plain text, for the profile file just written.
+def profile_file_identity() -> str | None:
+    try:
+        return file_identity(os.stat(paths.profiles_file()))
+    except OSError:
+        return None
+
+
+def write_key_index(identity: str | None, cache_keys: dict[str, str]) -> None:
+    """Record each profile's cache key in plain text, for the profile file of that identity.
 
     The fast path cannot afford to parse TOML, yet must never hand out a
     record minted for something else (a profile edited by hand, another
     config directory sharing this cache). The index's first line is the
     identity of the profile file it describes; the next, ``NAME CACHE-KEY``.
+    An index that is current is left alone. One that cannot be written
+    costs the fast path its speed and nothing else, so errors are ignored.
     """
-    lines = [
-        _profile_file_identity() or "",
-        *(f"{name} {cache_keys[name]}" for name in sorted(cache_keys)),
-    ]
-    files.atomic_write(paths.key_index_file(), "\n".join(lines) + "\n")
+    text = files.read_text(paths.key_index_file())
+    if identity is None or (text is not None and text.partition("\n")[0] == identity):
+        return
+    lines = [identity, *(f"{name} {cache_keys[name]}" for name in sorted(cache_keys))]
+    with contextlib.suppress(OSError):
+        files.atomic_write(paths.key_index_file(), "\n".join(lines) + "\n")
 
 
 def indexed_cache_key(name: str) -> str | None:
@@ -146,7 +150,7 @@ def indexed_cache_key(name: str) -> str | None:
     if text is None:
         return None
     identity, _, entries = text.partition("\n")
-    if identity != _profile_file_identity():
+    if identity != profile_file_identity():
         return None
     prefix = name + " "
     for line in entries.split("\n"):

@@ -248,7 +248,7 @@ def usage_message(error: click.UsageError) -> str:
     return message
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None) -> int:  # noqa: PLR0911 - one exit per kind of error
     """Run the command line; the one place where errors become a line on stderr and an exit code."""
     try:
         result = cli.main(args=argv, prog_name="up42keys", standalone_mode=False)
