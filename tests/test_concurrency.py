@@ -208,7 +208,8 @@ def test_concurrent_add_use_remove_rename_lose_nothing(up42keys, server, project
 
 
 def test_lock_timeout_is_tied_to_the_request_timeout(monkeypatch):
-    monkeypatch.setenv("UP42KEYS_TIMEOUT", "10")
+    monkeypatch.delenv("UP42KEYS_TIMEOUT", raising=False)
+    assert settings.timeout() == 10
     # Three requests and two pauses (each at most one timeout) fit in the wait, with a margin.
     assert settings.lock_timeout() == 60
     monkeypatch.setenv("UP42KEYS_TIMEOUT", "0.1")

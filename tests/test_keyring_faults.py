@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import errno
 from pathlib import Path
 
 import filelock
@@ -168,3 +169,28 @@ def test_use_that_cannot_get_a_token_changes_nothing(
     assert [path.read_bytes() for path in state] == before
     assert not Path(paths.token_record("dev")).exists()
     assert run("current").stdout == "prod\n"
+
+
+@pytest.mark.parametrize("force", [False, True])
+def test_add_whose_profile_file_cannot_be_written_puts_the_keyring_back(
+    run, server, project_id, monkeypatch, memory_keyring, force
+):
+    assert add(run, server, "prod", project_id).exit_code == 0
+    before = (dict(memory_keyring.entries), Path(paths.profiles_file()).read_bytes())
+    real_write = files.atomic_write
+
+    def disk_full(path: str, content: str) -> None:
+        if path == paths.profiles_file():
+            raise OSError(errno.ENOSPC, "No space left on device", path)
+        real_write(path, content)
+
+    monkeypatch.setattr(files, "atomic_write", disk_full)
+    name = "prod" if force else "dev"
+    extra = ["--no-verify", *(["--force"] if force else [])]
+    outcome = add(run, server, name, project_id, *extra, key="new-key")
+    assert outcome.exit_code == 1
+    assert outcome.stderr == (
+        f"up42keys: error: No space left on device ({paths.profiles_file()}); "
+        "check that path and the disk\n"
+    )
+    assert (memory_keyring.entries, Path(paths.profiles_file()).read_bytes()) == before
