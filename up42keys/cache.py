@@ -10,7 +10,9 @@ writes them (README documents the format as a stable interface)::
 The first line alone is what a shell prompt reads (``read -r`` and nothing
 else), so it stays first. Stdlib only: the cached-token path uses it before
 anything heavy is imported. The cache is disposable: a record that does not
-parse is treated as absent and replaced by the next mint.
+parse, or was minted for something other than what its profile is now, is
+treated as absent and replaced by the next mint. What a profile is now, the
+fast path learns from the key index, a plain-text digest of the profile file.
 """
 
 from __future__ import annotations
