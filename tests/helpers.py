@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import os
 
+import pytest
+
 from tests.conftest import API_KEY
+from up42keys import files
 
 
 def files_under(*roots: str) -> list[str]:
@@ -33,3 +36,15 @@ def add_by_process(up42keys, server, name: str, project_id: str) -> None:
         "--api-key-stdin", "--no-verify", input=API_KEY + "\n",
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
+
+
+def fail_writes_to(monkeypatch: pytest.MonkeyPatch, path: str, code: int, reason: str) -> None:
+    """Make every atomic write to ``path`` fail as the OS would, and let all others through."""
+    real_write = files.atomic_write
+
+    def failing_write(target: str, content: str) -> None:
+        if target == path:
+            raise OSError(code, reason, target)
+        real_write(target, content)
+
+    monkeypatch.setattr(files, "atomic_write", failing_write)

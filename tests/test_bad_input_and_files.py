@@ -13,9 +13,9 @@ import jwt
 import pytest
 
 from tests.conftest import API_KEY
-from tests.helpers import add_by_process, files_under, imported_modules
+from tests.helpers import add_by_process, fail_writes_to, files_under, imported_modules
 from tests.test_cli import add
-from up42keys import cache, files, paths
+from up42keys import cache, paths
 
 GOOD_ID = "12345678-1234-1234-1234-123456789abc"
 
@@ -380,14 +380,7 @@ def test_profile_edited_by_hand_never_gets_the_old_projects_token(up42keys, serv
 def test_an_index_that_cannot_be_written_costs_nothing_but_speed(
     run, server, project_id, monkeypatch
 ):
-    real_write = files.atomic_write
-
-    def read_only_index(path: str, content: str) -> None:
-        if path == paths.key_index_file():
-            raise OSError(errno.EROFS, "Read-only file system", path)
-        real_write(path, content)
-
-    monkeypatch.setattr(files, "atomic_write", read_only_index)
+    fail_writes_to(monkeypatch, paths.key_index_file(), errno.EROFS, "Read-only file system")
     assert add(run, server, "prod", project_id).exit_code == 0
     assert run("token").exit_code == 0
     assert run("list").exit_code == 0

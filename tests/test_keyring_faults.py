@@ -14,6 +14,7 @@ from keyring.errors import InitError, KeyringLocked, NoKeyringError, PasswordSet
 
 from tests.conftest import API_KEY, MemoryKeyring
 from tests.fakeup42 import Fault
+from tests.helpers import fail_writes_to
 from tests.test_cli import add
 from up42keys import files, paths
 
@@ -177,14 +178,7 @@ def test_add_whose_profile_file_cannot_be_written_puts_the_keyring_back(
 ):
     assert add(run, server, "prod", project_id).exit_code == 0
     before = (dict(memory_keyring.entries), Path(paths.profiles_file()).read_bytes())
-    real_write = files.atomic_write
-
-    def disk_full(path: str, content: str) -> None:
-        if path == paths.profiles_file():
-            raise OSError(errno.ENOSPC, "No space left on device", path)
-        real_write(path, content)
-
-    monkeypatch.setattr(files, "atomic_write", disk_full)
+    fail_writes_to(monkeypatch, paths.profiles_file(), errno.ENOSPC, "No space left on device")
     name = "prod" if force else "dev"
     extra = ["--no-verify", *(["--force"] if force else [])]
     outcome = add(run, server, name, project_id, *extra, key="new-key")

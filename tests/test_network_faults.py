@@ -231,16 +231,7 @@ def test_hung_server_gives_exit_5_within_three_timeouts_and_backoff(up42keys, se
 
 def test_closed_port_gives_exit_5_naming_the_url(up42keys):
     url = closed_port_url()
-    added = up42keys(
-        "add",
-        "prod",
-        "--project-id",
-        "12345678-1234-1234-1234-123456789abc",
-        "--api-url",
-        url,
-        "--api-key-stdin",
-        input="key\n",
-    )
+    added = up42keys(*add_with_url(url), input="key\n")
     assert added.returncode == 5
     assert f"cannot connect to {url}/oauth/token" in one_line_error(added.stderr)
     assert not Path(paths.profiles_file()).exists()
@@ -256,7 +247,7 @@ def test_unresolvable_name_gives_exit_5_naming_the_url(run, monkeypatch, pauses)
 
     monkeypatch.setattr(socket, "getaddrinfo", no_such_name)
     url = "https://api.up42.invalid"
-    outcome = add_to(run, url)
+    outcome = run(*add_with_url(url), input="key\n")
     assert outcome.exit_code == 5
     assert f"cannot connect to {url}/oauth/token" in one_line_error(outcome.stderr)
     assert "Name or service not known" in outcome.stderr
@@ -264,17 +255,12 @@ def test_unresolvable_name_gives_exit_5_naming_the_url(run, monkeypatch, pauses)
     assert not Path(paths.profiles_file()).exists()
 
 
-def add_to(run, url: str):
-    return run(
-        "add",
-        "prod",
-        "--project-id",
-        "12345678-1234-1234-1234-123456789abc",
-        "--api-url",
-        url,
-        "--api-key-stdin",
-        input="key\n",
-    )
+def add_with_url(url: str) -> list[str]:
+    """The arguments of a verified ``add`` against ``url``."""
+    return [
+        "add", "prod", "--project-id", "12345678-1234-1234-1234-123456789abc",
+        "--api-url", url, "--api-key-stdin",
+    ]  # fmt: skip
 
 
 @pytest.mark.parametrize("value", ["0", "-1", "soon", "inf"])
