@@ -13,16 +13,18 @@ import subprocess
 import sys
 import threading
 import time
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 
 import filelock
+import jwt
 import pytest
 
 from tests.conftest import API_KEY, installed_command
 from tests.helpers import add_by_process
 from tests.test_cli import add
-from up42keys import cache, files, paths, settings
+from up42keys import cache, files, paths, selection, settings
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -250,3 +252,33 @@ def test_writers_wait_for_the_profile_file_lock_then_change_nothing(
             assert "lock on the profile file" in result.stderr
             assert len(result.stderr.splitlines()) == 1
     assert Path(paths.profiles_file()).read_bytes() == before
+
+
+def test_a_switch_during_a_mint_never_leaves_another_profiles_token_current(
+    run, up42keys, server, project_id, monkeypatch
+):
+    other = str(uuid.uuid4())
+    server.add_project(other, API_KEY)
+    assert add(run, server, "u0", project_id).exit_code == 0  # active
+    assert add(run, server, "u1", other).exit_code == 0  # its token is cached: `use` needs no key
+    monkeypatch.setenv("UP42KEYS_TIMEOUT", "0.05")
+    read_active = selection.read_active
+    switches: list[subprocess.CompletedProcess[str]] = []
+
+    def read_while_another_process_switches() -> str | None:
+        active = read_active()
+        if not switches:
+            switches.append(up42keys("use", "u1"))
+        return active
+
+    monkeypatch.setattr(selection, "read_active", read_while_another_process_switches)
+    assert run("token", "u0", "--refresh").exit_code == 0
+    monkeypatch.setattr(selection, "read_active", read_active)
+
+    # The switch had to wait for the mint to finish with the current-token file.
+    assert switches[0].returncode == 1
+    assert "lock on the profile file" in switches[0].stderr
+    active = Path(paths.active_file()).read_text().strip()
+    current = Path(paths.current_token_file()).read_text().strip()
+    claims = jwt.decode(current, options={"verify_signature": False})
+    assert claims["sub"] == {"u0": project_id, "u1": other}[active]

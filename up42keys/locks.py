@@ -17,7 +17,8 @@ def hold(lock_path: str, what: str) -> Iterator[None]:
 
     files.ensure_private_dir(os.path.dirname(lock_path))
     wait = settings.lock_timeout()
-    lock = filelock.FileLock(lock_path, mode=files.FILE_MODE)
+    # One instance per path, so that a holder may take the lock again (a mint inside ``add``).
+    lock = filelock.FileLock(lock_path, mode=files.FILE_MODE, is_singleton=True)
     try:
         lock.acquire(timeout=wait)
     except filelock.Timeout:

@@ -70,11 +70,16 @@ def get_record(target: Target, *, min_ttl: float, refresh: bool = False) -> cach
 def store_minted(target: Target, record: cache.TokenRecord) -> None:
     """Cache a minted token; the active profile's also goes to the current-token file.
 
-    Callers hold the target's lock.
+    Callers hold the target's lock. The profile store's lock, which ``use``
+    holds while it switches, keeps the active profile from changing between
+    the check and the write: the current-token file never gets the token of
+    a profile that is no longer active.
     """
     cache.write(record_name(target), record)
-    if isinstance(target, Profile) and selection.read_active() == target.name:
-        cache.write_current_token(record.token)
+    if isinstance(target, Profile):
+        with store.locked():
+            if selection.read_active() == target.name:
+                cache.write_current_token(record.token)
 
 
 def get_token_record(
