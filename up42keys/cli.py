@@ -18,12 +18,15 @@ from typing import Any, TypeVar
 import click
 from click.shell_completion import CompletionItem
 
-from up42keys import __version__, jwtinfo, manager, selection, settings, store, tokens
+from up42keys import __version__, jwtinfo, manager, selection, settings, shell, store, tokens
 from up42keys.errors import EXIT_ERROR, EXIT_USAGE, ProfileNotFoundError, Up42KeysError, UsageError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"]}
+PROG_NAME = "up42keys"
+# What Click's completion scripts set to ask the program for completions.
+COMPLETE_VAR = "_UP42KEYS_COMPLETE"
 
 
 def complete_profiles(
@@ -99,8 +102,15 @@ def cli() -> None:
 @click.option("--api-key-stdin", is_flag=True, help="Read the API key as one line from stdin.")
 @click.option("--no-verify", is_flag=True, help="Store without minting a token first.")
 @click.option("--force", is_flag=True, help="Replace an existing profile of that name.")
+@click.option("--protected", is_flag=True, help="Mark it as production (see 'protect').")
 def add(
-    name: str, project_id: str, api_url: str, api_key_stdin: bool, no_verify: bool, force: bool
+    name: str,
+    project_id: str,
+    api_url: str,
+    api_key_stdin: bool,
+    no_verify: bool,
+    force: bool,
+    protected: bool,
 ) -> None:
     """Add profile NAME; the API key goes to the OS keyring, never to a file.
 
@@ -108,13 +118,14 @@ def add(
     --api-key-stdin. Unless --no-verify, UP42 must accept it first; when it
     does not, nothing is stored.
     """
-    profile = manager.project_profile(name, project_id, api_url)
+    profile = manager.project_profile(name, project_id, api_url, protected=protected)
     manager.refuse_existing(name, force)
     secret = read_secret("API key", api_key_stdin, "--api-key-stdin")
     added = manager.add(profile, secret, verify=not no_verify, force=force)
     state = "verified" if added.record else "not verified"
     active = ", active" if added.active else ""
-    click.echo(f"Added profile {name!r} ({state}{active}).", err=True)
+    protection = ", protected" if added.profile.protected else ""
+    click.echo(f"Added profile {name!r} ({state}{active}{protection}).", err=True)
 
 
 @cli.command("list")
@@ -162,10 +173,54 @@ def row_json(row: manager.Row) -> dict[str, Any]:
 
 @cli.command()
 @profile_argument()
-def use(name: str) -> None:
-    """Make NAME the active profile, with a fresh token for it."""
-    manager.use(name, min_ttl=settings.min_ttl())
-    click.echo(f"Switched to profile {name!r}.", err=True)
+@click.option(
+    "--shell",
+    "this_shell",
+    is_flag=True,
+    help="Switch this shell only (needs the function from 'shell-init'); NAME '-' undoes it.",
+)
+@click.option("--yes", "-y", is_flag=True, help="Do not ask before using a protected profile.")
+def use(name: str, this_shell: bool, yes: bool) -> None:
+    """Make NAME the active profile, with a fresh token for it.
+
+    A protected profile is used only after a confirmation on a terminal
+    (--yes skips it); without a terminal the command proceeds, since a
+    script named the profile explicitly.
+    """
+    if this_shell and not os.environ.get(shell.SHELL_FUNCTION_ENV):
+        raise UsageError(
+            "'use --shell' changes this shell through the up42keys shell function; load it with "
+            "'eval \"$(up42keys shell-init bash)\"' (zsh alike, fish: "
+            "'up42keys shell-init fish | source'), or run 'export UP42KEYS_PROFILE=NAME'"
+        )
+    profile = store.get(name)
+    if profile.protected and not yes:
+        confirm_protected(name)
+    manager.use(name, min_ttl=settings.min_ttl(), globally=not this_shell)
+    if this_shell:
+        click.echo(name)
+        click.echo(f"Switched this shell to profile {name!r}.", err=True)
+    else:
+        click.echo(f"Switched to profile {name!r}.", err=True)
+
+
+def confirm_protected(name: str) -> None:
+    """Ask before switching to production, where someone can answer; a script has decided."""
+    if not sys.stdin.isatty():
+        click.echo(f"Note: profile {name!r} is protected.", err=True)
+        return
+    if not click.confirm(f"Profile {name!r} is protected. Use it?", err=True):
+        raise Up42KeysError(f"not switched to protected profile {name!r}")
+
+
+@cli.command()
+@profile_argument()
+@click.option("--off", is_flag=True, help="Clear the mark instead.")
+def protect(name: str, off: bool) -> None:
+    """Mark NAME as protected (production): the prompt shows it, 'use' asks first."""
+    manager.set_protected(name, not off)
+    state = "no longer protected" if off else "protected"
+    click.echo(f"Profile {name!r} is {state}.", err=True)
 
 
 @cli.command()
@@ -235,6 +290,95 @@ def inspect(name: str | None) -> None:
     click.echo(f"expires: {local_time(record.expires_at)} (in {human_duration(left)})")
 
 
+SHELL_CHOICE = click.Choice(shell.SHELLS)
+
+
+@cli.command()
+@click.argument("shell_name", metavar="bash|zsh|fish", type=SHELL_CHOICE)
+def completion(shell_name: str) -> None:
+    """Print the TAB-completion script for a shell (see README for where it goes)."""
+    from click.shell_completion import BashComplete, FishComplete, ShellComplete, ZshComplete
+
+    completers: dict[str, type[ShellComplete]] = {
+        "bash": BashComplete,
+        "zsh": ZshComplete,
+        "fish": FishComplete,
+    }
+    script = completers[shell_name](cli, {}, PROG_NAME, COMPLETE_VAR).source()
+    click.echo(script, nl=not script.endswith("\n"))
+
+
+@cli.command("shell-init")
+@click.argument("shell_name", metavar="bash|zsh|fish", type=SHELL_CHOICE)
+def shell_init(shell_name: str) -> None:
+    """Print the prompt function and 'use --shell' support for a shell.
+
+    bash and zsh: eval "$(up42keys shell-init bash)"; fish: up42keys shell-init fish | source
+    """
+    click.echo(shell.init_code(shell_name), nl=False)
+
+
+def target_environment(name: str | None) -> dict[str, str]:
+    """The variables that hand the target's token and project to another program."""
+    label, record = tokens.get_token_record(name, min_ttl=settings.min_ttl())
+    return shell.environment(label, tokens.project_id_of(record), record.token)
+
+
+@cli.command()
+@profile_argument(required=False)
+@click.option(
+    "--shell",
+    "shell_name",
+    type=SHELL_CHOICE,
+    help="Print fish syntax for fish [default: POSIX, for bash, zsh and sh].",
+)
+def env(name: str | None, shell_name: str | None) -> None:
+    """Print UP42_TOKEN, UP42_PROJECT_ID and UP42KEYS_PROFILE as lines to eval.
+
+    eval "$(up42keys env prod)"; fish: up42keys env prod --shell fish | source
+    """
+    click.echo(shell.env_lines(target_environment(name), shell_name), nl=False)
+
+
+class ExecCommand(click.Command):
+    """A command whose arguments after the first ``--`` are another program's, untouched.
+
+    Click drops a ``--`` and would then read the program as NAME; splitting
+    first keeps NAME optional and its completion working.
+    """
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if "--" in args:
+            split = args.index("--")
+            args, ctx.meta[EXEC_ARGV] = args[:split], args[split + 1 :]
+        return super().parse_args(ctx, args)
+
+
+EXEC_ARGV = "up42keys.exec.argv"
+
+
+@cli.command(
+    "exec",
+    cls=ExecCommand,
+    context_settings={"allow_extra_args": True},
+)
+@profile_argument(required=False)
+@click.pass_context
+def exec_command(ctx: click.Context, name: str | None) -> int:
+    """Run a command with NAME's UP42_TOKEN, UP42_PROJECT_ID and UP42KEYS_PROFILE set.
+
+    up42keys exec [NAME] -- CMD [ARGS...]. Exits with CMD's exit code (128+N when
+    a signal N killed it); signals sent to up42keys reach CMD.
+    """
+    argv = ctx.meta.get(EXEC_ARGV)
+    if ctx.args or not argv:
+        raise UsageError("give the command after '--': up42keys exec [NAME] -- CMD [ARGS...]")
+    variables = target_environment(name)
+    from up42keys import execute
+
+    return execute.run(argv, {**os.environ, **variables})
+
+
 def fail(message: str, exit_code: int) -> int:
     click.echo(f"up42keys: error: {message}", err=True)
     return exit_code
@@ -243,7 +387,9 @@ def fail(message: str, exit_code: int) -> int:
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; the one place where errors become a line on stderr and an exit code."""
     try:
-        result = cli.main(args=argv, prog_name="up42keys", standalone_mode=False)
+        result = cli.main(
+            args=argv, prog_name=PROG_NAME, complete_var=COMPLETE_VAR, standalone_mode=False
+        )
     except Up42KeysError as error:
         return fail(error.message, error.exit_code)
     except click.UsageError as error:
