@@ -353,6 +353,9 @@ class ExecCommand(click.Command):
             args, ctx.meta[EXEC_ARGV] = args[:split], args[split + 1 :]
         return super().parse_args(ctx, args)
 
+    def collect_usage_pieces(self, ctx: click.Context) -> list[str]:
+        return [*super().collect_usage_pieces(ctx), "-- CMD [ARGS]..."]
+
 
 EXEC_ARGV = "up42keys.exec.argv"
 
