@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import uuid
 from pathlib import Path
 
 import pytest
@@ -34,18 +35,27 @@ def shell_env(**extra: str) -> dict[str, str]:
 
 
 def run_shell(
-    shell: str, script: str, *, env: dict[str, str] | None = None, timeout: float = 60
+    shell: str, script: str, *, prefix: tuple[str, ...] = (), cwd: Path | None = None
 ) -> subprocess.CompletedProcess[str]:
-    """Run ``script`` in a non-interactive shell that reads no startup file of the user."""
-    flags = {"bash": ["--norc", "--noprofile"], "zsh": ["-f"], "fish": ["--no-config"]}[shell]
+    """Run ``script`` in a non-interactive shell that reads no startup file of the user.
+
+    ``prefix`` runs the shell under another program, such as strace.
+    """
+    flags = {"bash": ["--norc", "--noprofile"], "zsh": ["-f"], "fish": ["--no-config"]}
     return subprocess.run(
-        [require(shell), *flags, "-c", script],
+        [*prefix, require(shell), *flags.get(shell, []), "-c", script],
         capture_output=True,
         text=True,
-        env=shell_env() if env is None else env,
-        timeout=timeout,
+        env=shell_env(),
+        cwd=cwd,
+        timeout=60,
         check=False,
     )
+
+
+def listings(output: str) -> list[list[str]]:
+    """The lines of each part of ``output`` between lines of ``==``."""
+    return [part.splitlines() for part in output.split("==\n")]
 
 
 def add_profile(server: FakeUp42, name: str, project_id: str, *extra: str) -> None:
@@ -70,3 +80,12 @@ def add_profile(server: FakeUp42, name: str, project_id: str, *extra: str) -> No
         check=False,
     )
     assert result.returncode == 0, result.stderr
+
+
+def add_prod_and_dev(server: FakeUp42, prod_id: str, *prod_flags: str) -> dict[str, str]:
+    """prod (active, with a fresh token) and dev (never minted): the profiles shell tests use."""
+    dev_id = str(uuid.uuid4())
+    server.add_project(dev_id, API_KEY)
+    add_profile(server, "prod", prod_id, *prod_flags)
+    add_profile(server, "dev", dev_id, "--no-verify")
+    return {"prod": prod_id, "dev": dev_id}

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import uuid
 
 import pytest
 
-from tests.conftest import API_KEY, installed_command
-from tests.shellkit import REPOSITORY, add_profile, require, run_shell, shell_env
+from tests.conftest import installed_command
+from tests.shellkit import REPOSITORY, add_prod_and_dev, listings, require, run_shell, shell_env
 
 COMPLETION_FILES = {"bash": "up42keys.bash", "zsh": "_up42keys", "fish": "up42keys.fish"}
 # Every command that takes a profile name, with the words typed before the name.
@@ -18,11 +17,7 @@ PROFILE_COMMANDS = ["use", "token", "remove", "rename", "inspect", "env", "exec"
 
 @pytest.fixture
 def profiles(server, project_id):
-    other = str(uuid.uuid4())
-    server.add_project(other, API_KEY)
-    add_profile(server, "prod", project_id)
-    add_profile(server, "dev", other, "--no-verify")
-    return ["dev", "prod"]
+    return add_prod_and_dev(server, project_id)
 
 
 @pytest.mark.parametrize("shell", sorted(COMPLETION_FILES))
@@ -91,9 +86,7 @@ def test_fish_completion_lists_profiles(profiles):
     )
     result = run_shell("fish", script)
     assert result.returncode == 0, result.stderr
-    before, after = result.stdout.split("==\n")
-    assert before.splitlines() == ["dev", "prod"]
-    assert after.splitlines() == ["dev"]
+    assert listings(result.stdout) == [["dev", "prod"], ["dev"]]
 
 
 @pytest.mark.shells
@@ -117,9 +110,7 @@ def test_zsh_completion_parses_and_lists_profiles(profiles):
     )
     result = run_shell("zsh", script)
     assert result.returncode == 0, result.stderr
-    before, after = result.stdout.split("==\n")
-    assert before.splitlines() == ["dev", "prod"]
-    assert after.splitlines() == ["prod"]
+    assert listings(result.stdout) == [["dev", "prod"], ["prod"]]
 
 
 def test_completion_reads_the_profile_file_only(profiles):

@@ -9,13 +9,12 @@ import signal
 import subprocess
 import sys
 import textwrap
-import uuid
 
 import jwt
 import pytest
 
-from tests.conftest import API_KEY, installed_command
-from tests.shellkit import add_profile, require, shell_env
+from tests.conftest import installed_command
+from tests.shellkit import add_prod_and_dev, require, shell_env
 from up42keys import execute
 
 # A child that reports each forwarded signal on stdout, and exits 42 on SIGTERM. On SIGUSR2
@@ -52,11 +51,7 @@ REPORTER = textwrap.dedent(
 
 @pytest.fixture
 def profiles(server, project_id):
-    other = str(uuid.uuid4())
-    server.add_project(other, API_KEY)
-    add_profile(server, "prod", project_id)
-    add_profile(server, "dev", other, "--no-verify")
-    return {"prod": project_id, "dev": other}
+    return add_prod_and_dev(server, project_id)
 
 
 def dump_env(*names: str) -> list[str]:

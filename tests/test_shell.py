@@ -8,14 +8,13 @@ import re
 import subprocess
 import sys
 import time
-import uuid
 from pathlib import Path
 
 import jwt
 import pytest
 
 from tests.conftest import API_KEY, installed_command
-from tests.shellkit import add_profile, require, run_shell, shell_env
+from tests.shellkit import add_prod_and_dev, require, run_shell, shell_env
 from up42keys import paths, shell
 
 pytestmark = pytest.mark.shells
@@ -36,18 +35,8 @@ def subject(token: str) -> str:
 
 
 @pytest.fixture
-def dev_id(server):
-    identifier = str(uuid.uuid4())
-    server.add_project(identifier, API_KEY)
-    return identifier
-
-
-@pytest.fixture
-def profiles(server, project_id, dev_id):
-    """prod (protected, active, with a fresh token) and dev (never minted)."""
-    add_profile(server, "prod", project_id, "--protected")
-    add_profile(server, "dev", dev_id, "--no-verify")
-    return {"prod": project_id, "dev": dev_id}
+def profiles(server, project_id):
+    return add_prod_and_dev(server, project_id, "--protected")
 
 
 def write_record(name: str, expires_at: int) -> None:
@@ -130,8 +119,7 @@ def test_prompt_forks_nothing(profiles, tmp_path, shell_name):
     start.touch()
     end.touch()
     write_record("stale", int(time.time()) - 5)
-    script = tmp_path / f"prompt.{shell_name}"
-    script.write_text(
+    script = (
         load(shell_name)
         + f": <{start}\n"
         + "__up42keys_ps1; echo '|'\n"
@@ -141,16 +129,8 @@ def test_prompt_forks_nothing(profiles, tmp_path, shell_name):
         + f": <{end}\n"
     )
     trace = tmp_path / "trace"
-    flags = {"bash": ["--norc", "--noprofile"], "zsh": ["-f"]}[shell_name]
-    traced = [strace, "-f", "-qq", "-o", str(trace), "-e", "trace=process,openat,open"]
-    result = subprocess.run(
-        [*traced, require(shell_name), *flags, str(script)],
-        capture_output=True,
-        text=True,
-        env=shell_env(),
-        timeout=60,
-        check=False,
-    )
+    traced = (strace, "-f", "-qq", "-o", str(trace), "-e", "trace=process,openat,open")
+    result = run_shell(shell_name, script, prefix=traced)
     assert result.returncode == 0, result.stderr
     assert result.stdout.split("|\n")[:-1] == [
         "up42:prod[protected]",
@@ -328,16 +308,7 @@ def test_env_lines_survive_hostile_values(tmp_path, shell_name):
     source = "source" if shell_name == "fish" else "."
     script_file = tmp_path / "env.txt"
     script_file.write_text(code)
-    flags = {"bash": "--norc", "zsh": "-f", "fish": "--no-config", "sh": "-e"}[shell_name]
-    result = subprocess.run(
-        [require(shell_name), flags, "-c", f"{source} {script_file}\n{dump}"],
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-        env=shell_env(),
-        timeout=60,
-        check=False,
-    )
+    result = run_shell(shell_name, f"{source} {script_file}\n{dump}", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     seen = json.loads(result.stdout)
     assert {name: seen.get(name) for name in variables} == variables
