@@ -14,7 +14,7 @@ import jwt
 import pytest
 
 from tests.conftest import installed_command
-from tests.shellkit import add_prod_and_dev, require, shell_env
+from tests.shellkit import add_prod_and_dev, require, run_shell, shell_env
 from up42keys import execute
 
 # A child that reports each forwarded signal on stdout, and exits 42 on SIGTERM. On SIGUSR2
@@ -82,6 +82,13 @@ def test_exec_passes_arguments_untouched(up42keys, profiles):
     script = "import json, sys; print(json.dumps(sys.argv[1:]))"
     result = up42keys("exec", "prod", "--", sys.executable, "-c", script, *args)
     assert json.loads(result.stdout) == args, result.stderr
+
+
+def test_exec_hands_over_open_descriptors_as_a_shell_does(profiles, tmp_path):
+    (tmp_path / "input").write_text("through fd 3\n")
+    script = f"up42keys exec -- sh -c 'cat <&3' 3<{tmp_path / 'input'}"
+    result = run_shell("bash", script)
+    assert result.stdout == "through fd 3\n", result.stderr
 
 
 @pytest.mark.parametrize(

@@ -81,7 +81,9 @@ def _run_forwarding(argv: list[str], environment: dict[str, str]) -> int:
 
 def _start(argv: list[str], environment: dict[str, str]) -> subprocess.Popen[bytes]:
     try:
-        return subprocess.Popen(argv, env=environment)
+        # close_fds=False: the program gets every descriptor it was handed (``3<file``), as
+        # from a shell; our own are close-on-exec anyway.
+        return subprocess.Popen(argv, env=environment, close_fds=False)
     except FileNotFoundError:
         raise CommandNotFoundError(f"command not found: {argv[0]}") from None
     except OSError as error:

@@ -96,12 +96,12 @@ __up42keys_ps1() {
     local __up42keys_name=${UP42KEYS_PROFILE-} __up42keys_expiry= __up42keys_now=
     local __up42keys_format=${1:-${UP42KEYS_PS1_FORMAT:-up42:%s}} __up42keys_out=
     if [[ -z $__up42keys_name && -f $__up42keys_config/active ]]; then
-        read -r __up42keys_name 2>/dev/null <"$__up42keys_config/active"
+        read -r __up42keys_name 2>/dev/null <"$__up42keys_config/active" || :
     fi
     if [[ -n $__up42keys_name && $__up42keys_name != [-.]* &&
           $__up42keys_name != *[!A-Za-z0-9._-]* ]]; then
         if [[ -f $__up42keys_cache/tokens/$__up42keys_name ]]; then
-            read -r __up42keys_expiry 2>/dev/null <"$__up42keys_cache/tokens/$__up42keys_name"
+            read -r __up42keys_expiry 2>/dev/null <"$__up42keys_cache/tokens/$__up42keys_name" || :
         fi
         @NOW@
         if [[ -e $__up42keys_config/protected/$__up42keys_name ]]; then
