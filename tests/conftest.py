@@ -154,3 +154,26 @@ def up42keys() -> Iterator[Callable[..., subprocess.CompletedProcess[str]]]:
         )
 
     return call
+
+
+def require_os_feature(available: bool, reason: str) -> None:
+    """Skip a test whose OS packages are missing; under CI=true that is a failure instead.
+
+    CI installs every package the tests need (scripts/install-os-packages), so
+    there a missing one is a broken CI, never a reason to skip.
+    """
+    if available:
+        return
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"{reason}; CI (CI=true) must run this test, not skip it")
+    pytest.skip(reason)
+
+
+def files_containing(secret: str, root: Path) -> list[Path]:
+    """Every file under ``root`` whose bytes contain ``secret``."""
+    return [
+        Path(directory, name)
+        for directory, _, names in os.walk(root)
+        for name in names
+        if secret.encode() in Path(directory, name).read_bytes()
+    ]
