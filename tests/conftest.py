@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import keyring
 import pytest
@@ -73,6 +75,20 @@ def isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyrings.alt.file.PlaintextKeyring")
     monkeypatch.setenv("UP42KEYS_RETRY_DELAY", "0.01")
     return home
+
+
+@pytest.fixture(autouse=True)
+def loopback_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    """In-process code resolves loopback names only: no test reaches another machine, or its DNS."""
+    resolve = socket.getaddrinfo
+
+    def guarded(host: object, *args: Any, **kwargs: Any) -> Any:
+        name = host.decode() if isinstance(host, bytes) else host
+        if name not in (None, "127.0.0.1", "localhost", "::1"):
+            raise socket.gaierror(socket.EAI_NONAME, f"tests resolve loopback names only: {name}")
+        return resolve(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", guarded)
 
 
 @pytest.fixture(autouse=True)
@@ -154,3 +170,26 @@ def up42keys() -> Iterator[Callable[..., subprocess.CompletedProcess[str]]]:
         )
 
     return call
+
+
+def require_os_feature(available: bool, reason: str) -> None:
+    """Skip a test whose OS packages are missing; under CI=true that is a failure instead.
+
+    CI installs every package the tests need (scripts/install-os-packages), so
+    there a missing one is a broken CI, never a reason to skip.
+    """
+    if available:
+        return
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"{reason}; CI (CI=true) must run this test, not skip it")
+    pytest.skip(reason)
+
+
+def files_containing(secret: str, root: Path) -> list[Path]:
+    """Every file under ``root`` whose bytes contain ``secret``."""
+    return [
+        Path(directory, name)
+        for directory, _, names in os.walk(root)
+        for name in names
+        if secret.encode() in Path(directory, name).read_bytes()
+    ]

@@ -4,6 +4,11 @@ It checks what up42keys sends (HTTP Basic with the project ID and API key,
 the form body and its content type), mints HS512 JWTs whose ``sub`` and
 ``aud`` are the project ID, counts the mints, records every request, and
 injects faults from a queue so that each failure mode can be tested.
+
+``GET /v2/whoami`` stands for any UP42 API call: it answers 200 only to a
+bearer token that this server signed, that has not expired and that was not
+revoked (``revoke``), and 401 otherwise; ``api_tokens`` lists the tokens it
+accepted and ``api_rejections`` counts the 401s. Faults never apply to it.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ import jwt
 SIGNING_KEY = "fake-up42-signing-key-for-tests-only-" + "0123456789abcdef" * 4
 PROJECT_PATH = "/oauth/token"
 ACCOUNT_PATH = "/realms/public/protocol/openid-connect/token"
+API_PATH = "/v2/whoami"
 
 
 @dataclass
@@ -56,11 +62,16 @@ class FakeUp42:
         self.refresh_ttl = 1800
         self.send_expires_in = False
         self.top_level_token = False
+        # Seconds the server's clock (its Date header) runs ahead of the real one.
+        self.clock_offset = 0.0
         self.faults: deque[Fault] = deque()
         self.requests: list[Recorded] = []
         self.mints = 0
         self.grants: dict[str, int] = {}
         self.refresh_tokens: dict[str, str] = {}
+        self.revoked: set[str] = set()
+        self.api_tokens: list[str] = []
+        self.api_rejections = 0
         self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -80,6 +91,15 @@ class FakeUp42:
     def inject(self, *faults: Fault) -> None:
         self.faults.extend(faults)
 
+    def revoke(self, token: str) -> None:
+        """Refuse ``token`` from now on, as UP42 does with a token revoked before it expires."""
+        with self._lock:
+            self.revoked.add(token)
+
+    @property
+    def api_url(self) -> str:
+        return self.url + API_PATH
+
     def start(self) -> FakeUp42:
         fake = self
 
@@ -92,7 +112,14 @@ class FakeUp42:
             def do_POST(self) -> None:
                 fake.handle(self)
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+            def do_GET(self) -> None:
+                fake.handle_api(self)
+
+            def date_time_string(self, timestamp: float | None = None) -> str:
+                moment = time.time() if timestamp is None else timestamp
+                return super().date_time_string(moment + fake.clock_offset)
+
+        self._server = _Server(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
         self._thread = threading.Thread(
             target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
@@ -139,6 +166,30 @@ class FakeUp42:
             self._account_grant(request, form)
         else:
             self._json(request, 404, {"error": {"code": 404, "message": "no such path"}})
+
+    def handle_api(self, request: BaseHTTPRequestHandler) -> None:
+        request.rfile.read(int(request.headers.get("Content-Length") or 0))
+        if request.path != API_PATH:
+            self._json(request, 404, {"error": {"code": 404, "message": "no such path"}})
+            return
+        scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+        problem = "not a bearer token" if scheme.lower() != "bearer" else None
+        if token in self.revoked:
+            problem = "the token was revoked"
+        try:
+            claims = jwt.decode(
+                token, SIGNING_KEY, algorithms=["HS512"], options={"verify_aud": False}
+            )
+        except jwt.InvalidTokenError as error:
+            problem = str(error)
+        if problem is not None:
+            with self._lock:
+                self.api_rejections += 1
+            self._json(request, 401, {"error": {"code": 401, "message": problem}})
+            return
+        with self._lock:
+            self.api_tokens.append(token)
+        self._json(request, 200, {"data": {"projectId": claims["sub"]}})
 
     def _project_grant(self, request: BaseHTTPRequestHandler, form: dict[str, str]) -> None:
         if form.get("grant_type") != "client_credentials":
@@ -238,6 +289,11 @@ class FakeUp42:
             request.send_header(name, value)
         request.end_headers()
         request.wfile.write(payload)
+
+
+class _Server(ThreadingHTTPServer):
+    # A backlog for many clients connecting at once (the default of 5 drops connections).
+    request_queue_size = 64
 
 
 def _basic_credentials(header: str) -> tuple[str, str]:

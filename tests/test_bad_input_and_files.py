@@ -61,6 +61,8 @@ def nothing_written(server, memory_keyring):
         ["rename", "--", "ok", "{}"],
         ["token", "--", "{}"],
         ["inspect", "--", "{}"],
+        ["protect", "--", "{}"],
+        ["env", "--", "{}"],
     ],
 )
 def test_bad_profile_names_are_refused(run, nothing_written, command, name, reason):
@@ -221,6 +223,8 @@ COMMANDS_ON_A_CORRUPT_FILE = [
     ["use", "prod"],
     ["remove", "prod"],
     ["rename", "prod", "other"],
+    ["protect", "prod"],
+    ["protect", "prod", "--off"],
     ["add", "dev", "--project-id", GOOD_ID, "--api-key-stdin", "--no-verify"],
     ["add", "prod", "--project-id", GOOD_ID, "--api-key-stdin", "--no-verify", "--force"],
     ["add", "dev", "--project-id", GOOD_ID, "--api-key-stdin"],

@@ -155,9 +155,10 @@ def test_list_and_json_never_open_keyring(run, server, project_id, memory_keyrin
     listing = run("list")
     assert listing.exit_code == 0
     lines = listing.stdout.splitlines()
-    assert lines[0].split() == ["NAME", "PROJECT", "API", "TOKEN"]
+    assert lines[0].split() == ["NAME", "KIND", "PROJECT/ACCOUNT", "API", "TOKEN"]
     prod = next(line for line in lines if " prod " in line)
     assert prod.startswith("*")
+    assert prod.split()[1:4] == ["prod", "project", project_id]
     assert "valid for 4 min" in prod
     assert server.url in prod
     assert "none" in next(line for line in lines if " dev " in line)

@@ -46,7 +46,7 @@ BACKEND_FAILURES = [
         "ServiceUnknown: no such name",
     ),
     (PasswordSetError("write refused"), "the keyring failed", "write refused"),
-    (NoKeyringError("No recommended backend was available"), "no OS keyring", "keyrings.alt"),
+    (NoKeyringError("no recommended backend"), "no OS keyring", "PYTHON_KEYRING_BACKEND"),
 ]
 
 

@@ -1,7 +1,9 @@
 """up42keys: named UP42 profiles, secrets in the OS keyring, fresh tokens for the shell and Python.
 
 Importing the package is cheap on purpose: it loads the error classes and
-nothing else. The command line's fast path starts here too.
+nothing else. The command line's fast path starts here too. The Python API
+(``get_token``, ``profiles``, ``Profile``, ``Up42Auth``) is loaded on first
+access, so that ``import up42keys`` imports neither httpx, keyring nor jwt.
 """
 
 from __future__ import annotations
@@ -17,6 +19,14 @@ from up42keys.errors import (
     UsageError,
 )
 
+# Not typing.TYPE_CHECKING: the fast path must not import typing. Type checkers
+# treat any name TYPE_CHECKING as true.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from up42keys.api import get_token, profiles
+    from up42keys.auth import Up42Auth
+    from up42keys.store import Profile
+
 __version__ = "0.1.0"
 
 __all__ = [
@@ -24,9 +34,36 @@ __all__ = [
     "CredentialsRejectedError",
     "KeyringError",
     "LockTimeoutError",
+    "Profile",
     "ProfileNotFoundError",
+    "Up42Auth",
     "Up42KeysError",
     "Up42UnavailableError",
     "UsageError",
     "__version__",
+    "get_token",
+    "profiles",
 ]
+
+# Public name -> the module that defines it, imported on first access.
+_LAZY = {
+    "get_token": "up42keys.api",
+    "profiles": "up42keys.api",
+    "Profile": "up42keys.store",
+    "Up42Auth": "up42keys.auth",
+}
+
+
+def __getattr__(name: str) -> object:
+    module_name = _LAZY.get(name)
+    if module_name is None:
+        raise AttributeError(f"module 'up42keys' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module_name), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))

@@ -18,12 +18,33 @@ from typing import Any, TypeVar
 import click
 from click.shell_completion import CompletionItem
 
-from up42keys import __version__, jwtinfo, manager, selection, settings, store, tokens
-from up42keys.errors import EXIT_ERROR, EXIT_USAGE, ProfileNotFoundError, Up42KeysError, UsageError
+from up42keys import (
+    __version__,
+    accounts,
+    doctor,
+    jwtinfo,
+    manager,
+    selection,
+    settings,
+    shell,
+    store,
+    tokens,
+)
+from up42keys.errors import (
+    EXIT_ERROR,
+    EXIT_OK,
+    EXIT_USAGE,
+    ProfileNotFoundError,
+    Up42KeysError,
+    UsageError,
+)
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"]}
+PROG_NAME = "up42keys"
+# What Click's completion scripts set to ask the program for completions.
+COMPLETE_VAR = "_UP42KEYS_COMPLETE"
 
 
 def complete_profiles(
@@ -45,15 +66,16 @@ def min_ttl_option(value: str | None) -> float:
     return settings.min_ttl() if value is None else settings.parse_seconds(value, "--min-ttl")
 
 
-def read_secret(what: str, from_stdin: bool, stdin_flag: str) -> str:
+def read_secret(what: str, from_stdin: bool, stdin_flag: str, *, keep_spaces: bool = False) -> str:
     """A secret from one line of stdin, or from a hidden prompt; never from argv."""
     if from_stdin:
-        return store.check_secret(sys.stdin.readline(), what)
+        return store.check_secret(sys.stdin.readline(), what, keep_spaces=keep_spaces)
     if not sys.stdin.isatty():
         raise UsageError(
             f"no terminal to ask for the {what}; pass it as one line on stdin with {stdin_flag}"
         )
-    return store.check_secret(click.prompt(what.capitalize(), hide_input=True, err=True), what)
+    typed = click.prompt(what.capitalize(), hide_input=True, err=True)
+    return store.check_secret(typed, what, keep_spaces=keep_spaces)
 
 
 def describe_expiry(expires_at: int | None, now: float | None = None) -> str:
@@ -79,7 +101,7 @@ def local_time(epoch: int) -> str:
 @click.group(context_settings=CONTEXT_SETTINGS)
 @click.version_option(__version__, "-V", "--version", prog_name="up42keys")
 def cli() -> None:
-    """Named UP42 profiles, API keys in the OS keyring, fresh project tokens.
+    """Named UP42 profiles, API keys and passwords in the OS keyring, fresh tokens.
 
     Exit codes: 0 ok, 1 other error, 2 usage or bad input, 3 no such profile
     or none active, 4 UP42 rejected the credentials, 5 UP42 unreachable or no
@@ -89,62 +111,136 @@ def cli() -> None:
 
 @cli.command()
 @click.argument("name")
-@click.option("--project-id", required=True, metavar="UUID", help="The UP42 project's ID.")
+@click.option("--project-id", metavar="UUID", help="The UP42 project's ID (a project profile).")
+@click.option(
+    "--account", is_flag=True, help="An account profile: sign in with email and password."
+)
+@click.option("--username", metavar="EMAIL", help="The account's email (with --account).")
+@click.option(
+    "--region",
+    type=click.Choice(list(accounts.REGIONS)),
+    help=f"The account's UP42 region (with --account) [default: {accounts.DEFAULT_REGION}].",
+)
+@click.option("--auth-url", metavar="URL", help="Sign in here instead of the region's host.")
 @click.option(
     "--api-url",
-    default=selection.DEFAULT_API_URL,
-    show_default=True,
-    help="The UP42 API to mint tokens from.",
+    metavar="URL",
+    help=f"The UP42 API [default: {selection.DEFAULT_API_URL}, or the account region's].",
 )
 @click.option("--api-key-stdin", is_flag=True, help="Read the API key as one line from stdin.")
+@click.option("--password-stdin", is_flag=True, help="Read the password as one line from stdin.")
 @click.option("--no-verify", is_flag=True, help="Store without minting a token first.")
 @click.option("--force", is_flag=True, help="Replace an existing profile of that name.")
+@click.option("--protected", is_flag=True, help="Mark it as production (see 'protect').")
 def add(
-    name: str, project_id: str, api_url: str, api_key_stdin: bool, no_verify: bool, force: bool
+    name: str,
+    project_id: str | None,
+    account: bool,
+    username: str | None,
+    region: str | None,
+    auth_url: str | None,
+    api_url: str | None,
+    api_key_stdin: bool,
+    password_stdin: bool,
+    no_verify: bool,
+    force: bool,
+    protected: bool,
 ) -> None:
-    """Add profile NAME; the API key goes to the OS keyring, never to a file.
+    """Add profile NAME; its API key or password goes to the OS keyring, never to a file.
 
-    The key is asked for at a hidden prompt, or read from stdin with
-    --api-key-stdin. Unless --no-verify, UP42 must accept it first; when it
-    does not, nothing is stored.
+    A project profile (--project-id) mints with the project's API key; an
+    account profile (--account --username EMAIL) signs in with the account's
+    password. The secret is asked for at a hidden prompt, or read from stdin
+    with --api-key-stdin or --password-stdin. Unless --no-verify, UP42 must
+    accept it first; when it does not, nothing is stored.
     """
-    profile = manager.project_profile(name, project_id, api_url)
-    manager.refuse_existing(name, force)
-    secret = read_secret("API key", api_key_stdin, "--api-key-stdin")
+    if account:
+        refuse_flags("--account", ("--project-id", project_id), ("--api-key-stdin", api_key_stdin))
+        if not username:
+            raise UsageError("--account needs --username EMAIL, the account's email")
+        profile = accounts.account_profile(
+            name, username, region=region, auth_url=auth_url, api_url=api_url, protected=protected
+        )
+    else:
+        if project_id is None:
+            raise UsageError(
+                "give --project-id UUID for a project profile, "
+                "or --account --username EMAIL for an account profile"
+            )
+        refuse_flags(
+            "--project-id",
+            ("--username", username),
+            ("--region", region),
+            ("--auth-url", auth_url),
+            ("--password-stdin", password_stdin),
+        )
+        profile = manager.project_profile(
+            name,
+            project_id,
+            selection.DEFAULT_API_URL if api_url is None else api_url,
+            protected=protected,
+        )
+    manager.check_can_add(name, force)
+    if account:
+        secret = read_secret("password", password_stdin, "--password-stdin", keep_spaces=True)
+    else:
+        secret = read_secret("API key", api_key_stdin, "--api-key-stdin")
     added = manager.add(profile, secret, verify=not no_verify, force=force)
     state = "verified" if added.record else "not verified"
     active = ", active" if added.active else ""
-    click.echo(f"Added profile {name!r} ({state}{active}).", err=True)
+    protection = ", protected" if added.profile.protected else ""
+    click.echo(f"Added profile {name!r} ({state}{active}{protection}).", err=True)
+
+
+def refuse_flags(kind_flag: str, *flags: tuple[str, object]) -> None:
+    """Options that belong to the other kind of profile are a usage error, not ignored."""
+    for flag, value in flags:
+        if value:
+            raise UsageError(f"{flag} does not go with {kind_flag}")
 
 
 @cli.command("list")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON list.")
 def list_profiles(as_json: bool) -> None:
-    """List the profiles, the active one and their cached tokens' state."""
+    """List the profiles, their kind, the active one and their cached tokens' state."""
     rows = manager.rows()
     if as_json:
         click.echo(json.dumps([row_json(row) for row in rows], indent=2))
         return
     if not rows:
-        click.echo("No profiles yet; add one with 'up42keys add NAME --project-id ID'.", err=True)
+        click.echo(
+            "No profiles yet; add one with 'up42keys add NAME --project-id ID' "
+            "or 'up42keys add NAME --account --username EMAIL'.",
+            err=True,
+        )
         return
     now = time.time()
     table = [
         (
             "*" if row.active else " ",
             row.profile.name,
-            row.profile.project_id or "",
-            "" if row.profile.api_url == selection.DEFAULT_API_URL else row.profile.api_url,
+            row.profile.kind,
+            who(row.profile),
+            ""
+            if row.profile.api_url == accounts.default_api_url(row.profile)
+            else row.profile.api_url,
             describe_expiry(row.token_expires_at, now),
         )
         for row in rows
     ]
-    header = (" ", "NAME", "PROJECT", "API", "TOKEN")
-    widths = [max(len(line[column]) for line in [header, *table]) for column in range(5)]
+    header = (" ", "NAME", "KIND", "PROJECT/ACCOUNT", "API", "TOKEN")
+    widths = [max(len(line[column]) for line in [header, *table]) for column in range(len(header))]
     for line in [header, *table]:
         click.echo(
             "  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)).rstrip()
         )
+
+
+def who(profile: store.Profile) -> str:
+    """A project profile's project ID; an account profile's email and region."""
+    if profile.kind == "account":
+        return f"{profile.username} ({profile.region})"
+    return profile.project_id or ""
 
 
 def row_json(row: manager.Row) -> dict[str, Any]:
@@ -153,6 +249,8 @@ def row_json(row: manager.Row) -> dict[str, Any]:
         "name": profile.name,
         "kind": profile.kind,
         "project_id": profile.project_id,
+        "username": profile.username,
+        "region": profile.region,
         "api_url": profile.api_url,
         "active": row.active,
         "protected": profile.protected,
@@ -162,10 +260,54 @@ def row_json(row: manager.Row) -> dict[str, Any]:
 
 @cli.command()
 @profile_argument()
-def use(name: str) -> None:
-    """Make NAME the active profile, with a fresh token for it."""
-    manager.use(name, min_ttl=settings.min_ttl())
-    click.echo(f"Switched to profile {name!r}.", err=True)
+@click.option(
+    "--shell",
+    "this_shell",
+    is_flag=True,
+    help="Switch this shell only (needs the function from 'shell-init'); NAME '-' undoes it.",
+)
+@click.option("--yes", "-y", is_flag=True, help="Do not ask before using a protected profile.")
+def use(name: str, this_shell: bool, yes: bool) -> None:
+    """Make NAME the active profile, with a fresh token for it.
+
+    A protected profile is used only after a confirmation on a terminal
+    (--yes skips it); without a terminal the command proceeds, since a
+    script named the profile explicitly.
+    """
+    if this_shell and not os.environ.get(shell.SHELL_FUNCTION_ENV):
+        raise UsageError(
+            "'use --shell' changes this shell through the up42keys shell function; load it with "
+            "'eval \"$(up42keys shell-init bash)\"' (zsh alike, fish: "
+            "'up42keys shell-init fish | source'), or run 'export UP42KEYS_PROFILE=NAME'"
+        )
+    profile = store.get(name)
+    if profile.protected and not yes:
+        confirm_protected(name)
+    manager.use(name, min_ttl=settings.min_ttl(), globally=not this_shell)
+    if this_shell:
+        click.echo(name)
+        click.echo(f"Switched this shell to profile {name!r}.", err=True)
+    else:
+        click.echo(f"Switched to profile {name!r}.", err=True)
+
+
+def confirm_protected(name: str) -> None:
+    """Ask before switching to production, where someone can answer; a script has decided."""
+    if not sys.stdin.isatty():
+        click.echo(f"Note: profile {name!r} is protected.", err=True)
+        return
+    if not click.confirm(f"Profile {name!r} is protected. Use it?", err=True):
+        raise Up42KeysError(f"not switched to protected profile {name!r}")
+
+
+@cli.command()
+@profile_argument()
+@click.option("--off", is_flag=True, help="Clear the mark instead.")
+def protect(name: str, off: bool) -> None:
+    """Mark NAME as protected (production): the prompt shows it, 'use' asks first."""
+    manager.set_protected(name, not off)
+    state = "no longer protected" if off else "protected"
+    click.echo(f"Profile {name!r} is {state}.", err=True)
 
 
 @cli.command()
@@ -235,6 +377,131 @@ def inspect(name: str | None) -> None:
     click.echo(f"expires: {local_time(record.expires_at)} (in {human_duration(left)})")
 
 
+@cli.command("doctor")
+@click.option("--json", "as_json", is_flag=True, help="Print the checks as a JSON object.")
+@click.option("--offline", is_flag=True, help="Check nothing that needs the network.")
+def doctor_command(as_json: bool, offline: bool) -> int:
+    """Check the keyring, files, profiles and clock, and say how to fix each problem.
+
+    Each profile's check mints one token (not cached); --offline skips them.
+    Exit 0 when all is well, 1 when a problem was found.
+    """
+    checks = doctor.run(offline=offline)
+    problems = [check for check in checks if check.status == "problem"]
+    if as_json:
+        click.echo(
+            json.dumps({"ok": not problems, "checks": [check_json(c) for c in checks]}, indent=2)
+        )
+    else:
+        for check in checks:
+            fix = f" -> fix: {check.fix}" if check.fix else ""
+            click.echo(f"{check.status:<8} {check.name}: {check.detail}{fix}")
+        click.echo(f"{len(problems)} problem(s) found." if problems else "All is well.")
+    return EXIT_ERROR if problems else EXIT_OK
+
+
+def check_json(check: doctor.Check) -> dict[str, Any]:
+    return {
+        "name": check.name,
+        "status": check.status,
+        "detail": check.detail,
+        "fix": check.fix,
+        "data": check.data,
+    }
+
+
+SHELL_CHOICE = click.Choice(shell.SHELLS)
+
+
+@cli.command()
+@click.argument("shell_name", metavar="bash|zsh|fish", type=SHELL_CHOICE)
+def completion(shell_name: str) -> None:
+    """Print the TAB-completion script for a shell (see README for where it goes)."""
+    from click.shell_completion import BashComplete, FishComplete, ShellComplete, ZshComplete
+
+    completers: dict[str, type[ShellComplete]] = {
+        "bash": BashComplete,
+        "zsh": ZshComplete,
+        "fish": FishComplete,
+    }
+    script = completers[shell_name](cli, {}, PROG_NAME, COMPLETE_VAR).source()
+    click.echo(script, nl=not script.endswith("\n"))
+
+
+@cli.command("shell-init")
+@click.argument("shell_name", metavar="bash|zsh|fish", type=SHELL_CHOICE)
+def shell_init(shell_name: str) -> None:
+    """Print the prompt function and 'use --shell' support for a shell.
+
+    bash and zsh: eval "$(up42keys shell-init bash)"; fish: up42keys shell-init fish | source
+    """
+    click.echo(shell.init_code(shell_name), nl=False)
+
+
+def target_environment(name: str | None) -> dict[str, str]:
+    """The variables that hand the target's token and project to another program."""
+    label, record = tokens.get_token_record(name, min_ttl=settings.min_ttl())
+    return shell.environment(label, tokens.project_id_of(record), record.token)
+
+
+@cli.command()
+@profile_argument(required=False)
+@click.option(
+    "--shell",
+    "shell_name",
+    type=SHELL_CHOICE,
+    help="Print fish syntax for fish [default: POSIX, for bash, zsh and sh].",
+)
+def env(name: str | None, shell_name: str | None) -> None:
+    """Print UP42_TOKEN, UP42_PROJECT_ID and UP42KEYS_PROFILE as lines to eval.
+
+    eval "$(up42keys env prod)"; fish: up42keys env prod --shell fish | source
+    """
+    click.echo(shell.env_lines(target_environment(name), shell_name), nl=False)
+
+
+class ExecCommand(click.Command):
+    """A command whose arguments after the first ``--`` are another program's, untouched.
+
+    Click drops a ``--`` and would then read the program as NAME; splitting
+    first keeps NAME optional and its completion working.
+    """
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if "--" in args:
+            split = args.index("--")
+            args, ctx.meta[EXEC_ARGV] = args[:split], args[split + 1 :]
+        return super().parse_args(ctx, args)
+
+    def collect_usage_pieces(self, ctx: click.Context) -> list[str]:
+        return [*super().collect_usage_pieces(ctx), "-- CMD [ARGS]..."]
+
+
+EXEC_ARGV = "up42keys.exec.argv"
+
+
+@cli.command(
+    "exec",
+    cls=ExecCommand,
+    context_settings={"allow_extra_args": True},
+)
+@profile_argument(required=False)
+@click.pass_context
+def exec_command(ctx: click.Context, name: str | None) -> int:
+    """Run a command with NAME's UP42_TOKEN, UP42_PROJECT_ID and UP42KEYS_PROFILE set.
+
+    up42keys exec [NAME] -- CMD [ARGS...]. Exits with CMD's exit code (128+N when
+    a signal N killed it); signals sent to up42keys reach CMD.
+    """
+    argv = ctx.meta.get(EXEC_ARGV)
+    if ctx.args or not argv:
+        raise UsageError("give the command after '--': up42keys exec [NAME] -- CMD [ARGS...]")
+    variables = target_environment(name)
+    from up42keys import execute
+
+    return execute.run(argv, {**os.environ, **variables})
+
+
 def fail(message: str, exit_code: int) -> int:
     click.echo(f"up42keys: error: {message}", err=True)
     return exit_code
@@ -251,7 +518,9 @@ def usage_message(error: click.UsageError) -> str:
 def main(argv: list[str] | None = None) -> int:  # noqa: PLR0911 - one exit per kind of error
     """Run the command line; the one place where errors become a line on stderr and an exit code."""
     try:
-        result = cli.main(args=argv, prog_name="up42keys", standalone_mode=False)
+        result = cli.main(
+            args=argv, prog_name=PROG_NAME, complete_var=COMPLETE_VAR, standalone_mode=False
+        )
     except Up42KeysError as error:
         return fail(error.message, error.exit_code)
     except click.UsageError as error:

@@ -33,6 +33,8 @@ class MintedToken:
     expires_at: int
     refresh_token: str | None = None
     refresh_expires_at: int | None = None
+    # The server's clock minus ours, from the answer's Date header where it had one.
+    clock_skew: float | None = None
 
 
 class RejectedError(CredentialsRejectedError):
@@ -68,20 +70,34 @@ def _describe(response: httpx.Response) -> str:
     return f"HTTP {response.status_code}" + (f": {detail}" if detail else "")
 
 
+def _http_date(value: str) -> float | None:
+    """An HTTP date (RFC 9110) as epoch seconds, or None where it does not parse."""
+    try:
+        return email.utils.parsedate_to_datetime(value).timestamp()
+    except (TypeError, ValueError):
+        return None
+
+
 def _retry_after(response: httpx.Response) -> float | None:
     value = response.headers.get("Retry-After", "").strip()
     if not value:
         return None
     if value.isdigit():
         return float(value)
-    try:
-        moment = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, moment.timestamp() - time.time())
+    moment = _http_date(value)
+    return None if moment is None else max(0.0, moment - time.time())
 
 
-def _backoff(attempt: int) -> float:
+def _clock_skew(response: httpx.Response) -> float | None:
+    """How far the server's clock (its Date header) is ahead of ours, in seconds.
+
+    The header has whole seconds, so a skew under a second or two means nothing.
+    """
+    moment = _http_date(response.headers.get("Date", "").strip())
+    return None if moment is None else moment - time.time()
+
+
+def backoff(attempt: int) -> float:
     """Exponential backoff with full jitter between half and all of the step."""
     step = settings.retry_delay() * 2.0**attempt
     return min(settings.retry_pause_cap(), step * random.uniform(0.5, 1.0))  # noqa: S311 - jitter, not cryptography
@@ -99,7 +115,7 @@ def post_token_request(
     auth = httpx.BasicAuth(*basic_auth) if basic_auth else httpx.USE_CLIENT_DEFAULT
     with httpx.Client(timeout=timeout, headers=headers) as http:
         for attempt in range(settings.ATTEMPTS):
-            pause = _backoff(attempt)
+            pause = backoff(attempt)
             try:
                 response = http.post(url, data=form, auth=auth)
             except httpx.TimeoutException:
@@ -160,6 +176,7 @@ def token_from_response(url: str, response: httpx.Response) -> MintedToken:
         refresh_expires_at=now + int(refresh_seconds)
         if isinstance(refresh_seconds, (int, float)) and refresh
         else None,
+        clock_skew=_clock_skew(response),
     )
 
 

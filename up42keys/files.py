@@ -16,8 +16,16 @@ FILE_MODE = 0o600
 
 
 def ensure_private_dir(path: str) -> None:
-    """Create ``path`` and its missing parents as 0700, and tighten ``path`` itself."""
-    os.makedirs(path, mode=DIR_MODE, exist_ok=True)
+    """Create ``path`` and its missing parents as 0700, and tighten ``path`` itself.
+
+    Not ``os.makedirs(path, mode)``: that gives the parents it creates the default
+    mode (0755 under the usual umask), so ``cache/locks`` would leave ``cache`` open.
+    """
+    parent = os.path.dirname(path)
+    if parent and parent != path and not os.path.isdir(parent):
+        ensure_private_dir(parent)
+    with contextlib.suppress(FileExistsError):
+        os.mkdir(path, DIR_MODE)
     if os.stat(path).st_mode & 0o777 != DIR_MODE:
         os.chmod(path, DIR_MODE)
 

@@ -9,17 +9,28 @@ line and what to do; the tool never falls back to a plain file by itself.
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import Callable
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from up42keys.errors import KeyringError
 
+if TYPE_CHECKING:
+    from keyring.backend import KeyringBackend
+
 SERVICE = "up42keys"
+# The entry 'doctor' writes and deletes again: a leading '.' is never a profile's name.
+PROBE_USER = ".doctor-probe"
 NO_KEYRING_HELP = (
-    "no OS keyring is available; run where one is (a desktop session, or "
-    "scripts/with-secret-service.sh), configure a keyring backend such as keyrings.alt "
-    "or keyrings.cryptfile (PYTHON_KEYRING_BACKEND or keyringrc.cfg, see README), "
-    "or set UP42_PROJECT_ID and UP42_PROJECT_API_KEY instead of adding a profile"
+    "no OS keyring is available; run where one is (a desktop session with an unlocked "
+    "keyring), choose a backend such as keyrings.cryptfile with PYTHON_KEYRING_BACKEND or "
+    "keyringrc.cfg (README: 'Keyrings'), or skip profiles and set UP42_PROJECT_ID and "
+    "UP42_PROJECT_API_KEY"
+)
+LOCKED_HELP = "unlock your keyring and try again"
+REPAIR_HELP = (
+    "repair that backend, or choose another with PYTHON_KEYRING_BACKEND or keyringrc.cfg "
+    "(README: 'Keyrings')"
 )
 
 T = TypeVar("T")
@@ -28,6 +39,34 @@ T = TypeVar("T")
 def _one_line(error: BaseException) -> str:
     text = " ".join(str(error).split())
     return f"{type(error).__name__}: {text}" if text else type(error).__name__
+
+
+def _chosen() -> KeyringBackend:
+    """The backend keyring uses here: the configured one, else the best recommended one.
+
+    Left to itself, keyring takes any backend it can load, down to keyrings.alt's
+    plain-text file when no OS keyring answers. Auto-detection is therefore limited to
+    keyring's recommended backends (priority 1 or more), which leaves the "fail" backend
+    where there is no OS keyring. A backend named in PYTHON_KEYRING_BACKEND or keyringrc.cfg
+    is the user's explicit choice and wins, as keyring documents. A backend that a program
+    set with ``keyring.set_keyring`` (before keyring chose one) is kept.
+    """
+    import keyring.core
+
+    if keyring.core._keyring_backend is None:
+        keyring.core.init_backend(keyring.core.recommended)
+    return keyring.core.get_keyring()
+
+
+def _usable() -> KeyringBackend:
+    """The chosen backend, unless it stores nothing ("fail", or "null", which drops secrets)."""
+    from keyring.backends import fail, null
+    from keyring.errors import NoKeyringError
+
+    backend = _chosen()
+    if isinstance(backend, (fail.Keyring, null.Keyring)):
+        raise NoKeyringError(type(backend).__module__)
+    return backend
 
 
 def _call(action: str, operation: Callable[[], T]) -> T:
@@ -39,8 +78,7 @@ def _call(action: str, operation: Callable[[], T]) -> T:
         raise KeyringError(NO_KEYRING_HELP) from None
     except errors.KeyringLocked as error:
         raise KeyringError(
-            f"cannot {action}: the keyring is locked ({_one_line(error)}); unlock your keyring "
-            "and try again"
+            f"cannot {action}: the keyring is locked ({_one_line(error)}); {LOCKED_HELP}"
         ) from None
     except Exception as error:  # noqa: BLE001 - backends raise anything (D-Bus, OS)
         raise KeyringError(
@@ -49,13 +87,13 @@ def _call(action: str, operation: Callable[[], T]) -> T:
         ) from None
 
 
-def get_secret(profile_name: str) -> str:
-    import keyring
+def require() -> None:
+    """Fail now, before a key is asked for or checked, where there is no keyring to keep it."""
+    _call("find a keyring", _usable)
 
-    secret = _call(
-        f"read the secret of profile {profile_name!r}",
-        lambda: keyring.get_password(SERVICE, profile_name),
-    )
+
+def get_secret(profile_name: str) -> str:
+    secret = find_secret(profile_name)
     if not secret:
         raise KeyringError(
             f"the keyring holds no secret for profile {profile_name!r}; store it again with "
@@ -66,38 +104,45 @@ def get_secret(profile_name: str) -> str:
 
 def find_secret(profile_name: str) -> str | None:
     """The stored secret, or None where there is none (for rollbacks)."""
-    import keyring
-
     return _call(
         f"read the secret of profile {profile_name!r}",
-        lambda: keyring.get_password(SERVICE, profile_name),
+        lambda: _usable().get_password(SERVICE, profile_name),
     )
 
 
 def set_secret(profile_name: str, secret: str) -> None:
-    import keyring
-
     _call(
         f"store the secret of profile {profile_name!r}",
-        lambda: keyring.set_password(SERVICE, profile_name, secret),
+        lambda: _usable().set_password(SERVICE, profile_name, secret),
     )
 
 
 def delete_secret(profile_name: str) -> None:
     """Remove the entry; an entry that is already gone is fine."""
-    import keyring
     from keyring.errors import PasswordDeleteError
 
     def delete() -> None:
         with contextlib.suppress(PasswordDeleteError):
-            keyring.delete_password(SERVICE, profile_name)
+            _usable().delete_password(SERVICE, profile_name)
 
     _call(f"delete the secret of profile {profile_name!r}", delete)
 
 
 def backend_name() -> str:
-    """The backend keyring chose, as ``module.Class``."""
-    import keyring
-
-    backend = _call("find a keyring backend", keyring.get_keyring)
+    """The backend in use, as ``module.Class`` (also where it stores nothing)."""
+    backend = _call("load the keyring backend", _chosen)
     return f"{type(backend).__module__}.{type(backend).__qualname__}"
+
+
+def probe() -> None:
+    """Write, read back and delete a throw-away entry: the backend works, and nothing is left."""
+    value = os.urandom(16).hex()
+    _call("write a test entry", lambda: _usable().set_password(SERVICE, PROBE_USER, value))
+    try:
+        read = _call("read a test entry", lambda: _usable().get_password(SERVICE, PROBE_USER))
+    finally:
+        delete_secret(PROBE_USER)
+    if read != value:
+        raise KeyringError(f"the keyring gave back something else than was written; {REPAIR_HELP}")
+    if _call("read a test entry", lambda: _usable().get_password(SERVICE, PROBE_USER)):
+        raise KeyringError(f"the keyring kept an entry it was told to delete; {REPAIR_HELP}")

@@ -37,6 +37,16 @@ def refuse_existing(name: str, force: bool) -> None:
         raise UsageError(f"profile {name!r} exists; add --force to replace it")
 
 
+def check_can_add(name: str, force: bool) -> None:
+    """Fail before a secret is asked for or sent to UP42 where ``add`` could not finish.
+
+    That is: it would replace a profile without ``force``, or there is no keyring to keep
+    the secret in (then nothing at all is written).
+    """
+    refuse_existing(name, force)
+    keychain.require()
+
+
 @contextlib.contextmanager
 def _changing(*names: str) -> Iterator[dict[str, Profile]]:
     """Hold the token locks of ``names`` (in a fixed order) and the store's lock."""
@@ -56,7 +66,7 @@ class Added:
 
 def add(profile: Profile, secret: str, *, verify: bool, force: bool) -> Added:
     """Store a profile and its secret; with ``verify``, only once UP42 has accepted them."""
-    refuse_existing(profile.name, force)
+    check_can_add(profile.name, force)
     minted = tokens.mint_profile(profile, secret) if verify else None
     with _changing(profile.name) as profiles:
         existing = profiles.get(profile.name)
@@ -78,14 +88,11 @@ def add(profile: Profile, secret: str, *, verify: bool, force: bool) -> Added:
         if active is None or active not in profiles:
             store.set_active(profile.name)
             active = profile.name
-        record = None
-        if minted is not None:
-            record = cache.TokenRecord(minted.access_token, minted.expires_at, profile.cache_key)
-            tokens.store_minted(profile, record)
-        else:
-            forget_tokens(profile.name)
-            if active == profile.name:
-                cache.remove_current_token()
+        # The old profile's tokens (an account's refresh token too) never outlive it.
+        forget_tokens(profile.name)
+        record = tokens.store_minted(profile, minted) if minted is not None else None
+        if record is None and active == profile.name:
+            cache.remove_current_token()
     return Added(profile, active == profile.name, record)
 
 

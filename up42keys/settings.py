@@ -32,13 +32,22 @@ def parse_seconds(text: str, what: str) -> float:
     return value
 
 
+def check_seconds(value: float, what: str) -> float:
+    """``value`` as a float when it is a finite number of seconds >= 0 (Python API arguments)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise UsageError(f"{what} must be a number of seconds >= 0, not {value!r}")
+    return parse_seconds(repr(value), what)
+
+
 def _env_seconds(variable: str, default: float) -> float:
     text = os.environ.get(variable, "").strip()
     return parse_seconds(text, variable) if text else default
 
 
-def min_ttl() -> float:
-    """Seconds a cached token must still have to be handed out."""
+def min_ttl(value: float | None = None) -> float:
+    """Seconds a cached token must still have to be handed out: ``value``, else the setting."""
+    if value is not None:
+        return check_seconds(value, "min_ttl")
     return _env_seconds(MIN_TTL_ENV, DEFAULT_MIN_TTL)
 
 

@@ -90,9 +90,13 @@ def check_project_id(project_id: str) -> str:
     return project_id.lower()
 
 
-def check_secret(secret: str, what: str) -> str:
-    secret = secret.strip()
-    if not secret:
+def check_secret(secret: str, what: str, *, keep_spaces: bool = False) -> str:
+    """The secret without its line ending; an API key also without surrounding blanks.
+
+    A password is taken as typed (``keep_spaces``): spaces at its ends can be part of it.
+    """
+    secret = secret.rstrip("\r\n") if keep_spaces else secret.strip()
+    if not secret.strip():
         raise UsageError(f"the {what} is empty; give it at the prompt or as one line on stdin")
     if any(ord(character) < 32 for character in secret):
         raise UsageError(f"the {what} contains control characters; paste it again")
@@ -111,9 +115,9 @@ def _profile_from_toml(name: str, table: object, where: str) -> Profile:
         raise CorruptFileError(f"{where}: profile {name!r} lacks a kind or an api_url; repair it")
     if any(value is not None and not isinstance(value, str) for value in strings.values()):
         raise CorruptFileError(f"{where}: profile {name!r} has a value that is not text; repair it")
-    needed = "project_id" if kind == "project" else "username"
-    if not strings[needed]:
-        raise CorruptFileError(f"{where}: profile {name!r} lacks its {needed}; repair it")
+    for needed in ("project_id",) if kind == "project" else ("username", "auth_url"):
+        if not strings[needed]:
+            raise CorruptFileError(f"{where}: profile {name!r} lacks its {needed}; repair it")
     protected = table.get("protected", False)
     if not isinstance(protected, bool):
         raise CorruptFileError(f"{where}: 'protected' of {name!r} must be true or false")

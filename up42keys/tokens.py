@@ -9,7 +9,7 @@ callers on an expired cache make one request to UP42.
 
 from __future__ import annotations
 
-from up42keys import cache, client, keychain, locks, selection, store
+from up42keys import accounts, cache, client, keychain, locks, selection, store
 from up42keys.errors import CredentialsRejectedError, ProfileNotFoundError
 from up42keys.selection import EnvironmentCredentials
 from up42keys.store import Profile
@@ -18,7 +18,7 @@ Target = Profile | EnvironmentCredentials
 
 NO_ACTIVE_PROFILE = (
     "no profile is active; add one with 'up42keys add NAME --project-id ID' "
-    "or choose one with 'up42keys use NAME'"
+    "(or --account --username EMAIL) or choose one with 'up42keys use NAME'"
 )
 
 
@@ -26,11 +26,16 @@ def resolve_target(argument: str | None) -> Target:
     """The profile or environment credentials a command acts on, or the error that says why none."""
     target = selection.resolve(argument)
     if isinstance(target, EnvironmentCredentials):
-        store.normalize_url(target.api_url, selection.API_URL_ENV)
-        return target
+        return checked_environment(target)
     if target is None:
         raise ProfileNotFoundError(NO_ACTIVE_PROFILE)
     return store.get(target)
+
+
+def checked_environment(credentials: EnvironmentCredentials) -> EnvironmentCredentials:
+    """The environment credentials, once their API URL has proved to be an http(s) URL."""
+    store.normalize_url(credentials.api_url, selection.API_URL_ENV)
+    return credentials
 
 
 def label(target: Target) -> str:
@@ -61,25 +66,27 @@ def get_record(target: Target, *, min_ttl: float, refresh: bool = False) -> cach
             record = cache.fresh_record(name, min_ttl, target.cache_key)
             if record is not None:
                 return record
-        minted = mint(target)
-        record = cache.TokenRecord(minted.access_token, minted.expires_at, target.cache_key)
-        store_minted(target, record)
-        return record
+        return store_minted(target, mint(target))
 
 
-def store_minted(target: Target, record: cache.TokenRecord) -> None:
-    """Cache a minted token; the active profile's also goes to the current-token file.
+def store_minted(target: Target, minted: client.MintedToken) -> cache.TokenRecord:
+    """Cache a minted token (and an account's refresh token); the active profile's token also
+    goes to the current-token file.
 
     Callers hold the target's lock. The profile store's lock, which ``use``
     holds while it switches, keeps the active profile from changing between
     the check and the write: the current-token file never gets the token of
     a profile that is no longer active.
     """
+    record = cache.TokenRecord(minted.access_token, minted.expires_at, target.cache_key)
     cache.write(record_name(target), record)
+    if isinstance(target, Profile) and target.kind == "account":
+        accounts.keep_refresh_token(target, minted)
     if isinstance(target, Profile):
         with store.locked():
             if selection.read_active() == target.name:
                 cache.write_current_token(record.token)
+    return record
 
 
 def get_token_record(
@@ -105,11 +112,17 @@ def mint(target: Target) -> client.MintedToken:
             raise CredentialsRejectedError(
                 f"{error.message}; check UP42_PROJECT_ID and UP42_PROJECT_API_KEY"
             ) from None
+    if target.kind == "account":
+        # The keyring is opened only when the password grant is needed.
+        profile_name = target.name
+        return accounts.mint(target, lambda: keychain.get_secret(profile_name))
     return mint_profile(target, keychain.get_secret(target.name))
 
 
 def mint_profile(profile: Profile, secret: str) -> client.MintedToken:
     """Mint for a profile with its secret (which ``add`` has before anything is stored)."""
+    if profile.kind == "account":
+        return accounts.sign_in(profile, secret)
     project_id = profile.project_id or ""
     try:
         return client.mint_project_token(profile.api_url, project_id, secret)

@@ -1,0 +1,275 @@
+"""``doctor`` finds each problem, says how to fix it, and changes nothing."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import keyring
+import pytest
+from keyring.backends import fail
+
+from tests.conftest import API_KEY, PASSWORD, MemoryKeyring
+from tests.fakeup42 import Fault, closed_port_url
+from tests.test_accounts import USERNAME, add_account
+from tests.test_cli import add
+from up42keys import keychain, paths
+
+
+def doctor(run, *args: str) -> tuple[int, dict[str, dict[str, object]], list[dict[str, object]]]:
+    """Run ``doctor --json``: exit code, checks by name (the last of each name), all checks."""
+    outcome = run("doctor", "--json", *args)
+    assert outcome.stderr == ""
+    report = json.loads(outcome.stdout)
+    checks = report["checks"]
+    assert report["ok"] is (outcome.exit_code == 0)
+    for check in checks:
+        assert check["status"] in ("ok", "problem", "skipped")
+        assert bool(check["fix"]) is (check["status"] == "problem"), check
+    return outcome.exit_code, {check["name"]: check for check in checks}, checks
+
+
+def problems(checks: list[dict[str, object]]) -> list[dict[str, object]]:
+    return [check for check in checks if check["status"] == "problem"]
+
+
+def test_all_is_well(run, server, project_id, memory_keyring):
+    assert add(run, server, "prod", project_id).exit_code == 0
+    code, by_name, checks = doctor(run)
+    assert code == 0, problems(checks)
+    assert by_name["keyring"]["data"] == {"backend": "tests.conftest.MemoryKeyring", "works": True}
+    assert by_name["profile prod"]["status"] == "ok"
+    assert by_name["clock"]["status"] == "ok"
+    assert abs(by_name["clock"]["data"]["skew_seconds"]) <= 2
+    assert by_name["version"]["data"]["up42keys"] == "0.1.0"
+    text = run("doctor")
+    assert text.exit_code == 0
+    assert "ok       keyring: tests.conftest.MemoryKeyring works" in text.stdout
+    assert text.stdout.endswith("All is well.\n")
+
+
+def test_doctor_changes_nothing(run, server, project_id, memory_keyring):
+    add(run, server, "prod", project_id)
+    entries = dict(memory_keyring.entries)
+    record = Path(paths.token_record("prod")).read_bytes()
+    mints = server.mints
+    assert doctor(run)[0] == 0
+    assert server.mints == mints + 1
+    assert memory_keyring.entries == entries
+    assert Path(paths.token_record("prod")).read_bytes() == record
+
+
+def test_offline_contacts_nobody(run, server, project_id):
+    add(run, server, "prod", project_id)
+    mints = server.mints
+    code, by_name, _ = doctor(run, "--offline")
+    assert code == 0
+    assert server.mints == mints
+    assert by_name["profile prod"]["status"] == "skipped"
+    assert by_name["clock"]["detail"] == "not compared (--offline)"
+
+
+def test_no_keyring_names_the_backend_and_the_ways_out(run):
+    keyring.set_keyring(fail.Keyring())
+    code, by_name, _ = doctor(run)
+    assert code == 1
+    check = by_name["keyring"]
+    assert check["status"] == "problem"
+    assert check["data"]["backend"] == "keyring.backends.fail.Keyring"
+    assert check["detail"].startswith("keyring.backends.fail.Keyring: no OS keyring")
+    assert "PYTHON_KEYRING_BACKEND" in check["fix"]
+    text = run("doctor").stdout
+    assert (
+        "problem  keyring: keyring.backends.fail.Keyring: no OS keyring is available -> fix: "
+        in (text)
+    )
+    assert text.endswith("1 problem(s) found.\n")
+
+
+def test_no_keyring_is_fine_with_environment_credentials_and_no_profiles(
+    run, server, project_id, monkeypatch
+):
+    keyring.set_keyring(fail.Keyring())
+    monkeypatch.setenv("UP42_PROJECT_ID", project_id)
+    monkeypatch.setenv("UP42_PROJECT_API_KEY", API_KEY)
+    monkeypatch.setenv("UP42_API_URL", server.url)
+    code, by_name, checks = doctor(run)
+    assert code == 0, problems(checks)
+    assert by_name["keyring"]["status"] == "skipped"
+    assert by_name["(environment)"]["status"] == "ok"
+    monkeypatch.setenv("UP42_PROJECT_API_KEY", "wrong")
+    code, by_name, _ = doctor(run)
+    assert code == 1
+    assert "UP42_PROJECT_API_KEY" in by_name["(environment)"]["fix"]
+
+
+class DeafKeyring(MemoryKeyring):
+    """Accepts every write and forgets it."""
+
+    def set_password(self, service: str, username: str, password: str) -> None:
+        return
+
+
+class StickyKeyring(MemoryKeyring):
+    """Never deletes."""
+
+    def delete_password(self, service: str, username: str) -> None:
+        return
+
+
+class BrokenKeyring(MemoryKeyring):
+    def set_password(self, service: str, username: str, password: str) -> None:
+        raise RuntimeError("the D-Bus call timed out")
+
+
+@pytest.mark.parametrize(
+    ("backend", "says"),
+    [
+        (DeafKeyring(), "something else than was written"),
+        (StickyKeyring(), "kept an entry it was told to delete"),
+        (BrokenKeyring(), "RuntimeError: the D-Bus call timed out"),
+    ],
+)
+def test_broken_keyring(run, backend, says):
+    keyring.set_keyring(backend)
+    code, by_name, _ = doctor(run, "--offline")
+    assert code == 1
+    check = by_name["keyring"]
+    assert check["status"] == "problem"
+    assert says in check["detail"]
+    assert check["fix"] == keychain.REPAIR_HELP
+    assert check["data"]["backend"].startswith("tests.test_doctor.")
+
+
+def test_bad_permissions_and_owner_say_chmod(run, server, project_id):
+    add(run, server, "prod", project_id)
+    os.chmod(paths.profiles_file(), 0o644)
+    os.chmod(paths.cache_dir(), 0o755)  # noqa: S103 - the very problem doctor must find
+    code, _, checks = doctor(run, "--offline")
+    assert code == 1
+    found = {check["data"]["path"]: check for check in problems(checks)}
+    assert set(found) == {paths.profiles_file(), paths.cache_dir()}
+    assert found[paths.profiles_file()]["fix"] == f"chmod 600 {paths.profiles_file()}"
+    assert found[paths.cache_dir()]["fix"] == f"chmod 700 {paths.cache_dir()}"
+    assert found[paths.cache_dir()]["detail"].endswith("has mode 0755, not 0700")
+    os.chmod(paths.profiles_file(), 0o600)
+    os.chmod(paths.cache_dir(), 0o700)
+    assert doctor(run, "--offline")[0] == 0
+
+
+def test_unverified_add_leaves_everything_private(run, server, project_id):
+    """Its first directory of the cache comes from a lock (cache/locks), not from a token."""
+    add(run, server, "prod", project_id, "--no-verify")
+    code, _, checks = doctor(run, "--offline")
+    assert code == 0, problems(checks)
+
+
+def test_rejected_key(run, server, project_id):
+    add(run, server, "prod", project_id, "--no-verify", key="not-the-key")
+    code, by_name, _ = doctor(run)
+    assert code == 1
+    check = by_name["profile prod"]
+    assert "rejected the credentials (HTTP 401" in check["detail"]
+    assert check["fix"].startswith("store the right key with 'up42keys add prod")
+
+
+def test_account_profile_is_checked_with_its_password(run, server, memory_keyring):
+    server.add_account(USERNAME, PASSWORD)
+    assert add_account(run, server, "me").exit_code == 0
+    code, by_name, _ = doctor(run)
+    assert code == 0
+    assert by_name["profile me"]["detail"] == f"{server.url} answers and accepts the credentials"
+    assert server.grants["password"] == 2
+    memory_keyring.entries[("up42keys", "me")] = "changed-" + PASSWORD
+    code, by_name, _ = doctor(run)
+    assert code == 1
+    assert "--account --username" in by_name["profile me"]["fix"]
+
+
+def test_unreachable_url(run, server, project_id):
+    url = closed_port_url()
+    added = run(
+        "add",
+        "gone",
+        "--project-id",
+        project_id,
+        "--api-url",
+        url,
+        "--api-key-stdin",
+        "--no-verify",
+        input=API_KEY + "\n",
+    )
+    assert added.exit_code == 0, added.stderr
+    code, by_name, _ = doctor(run)
+    assert code == 1
+    check = by_name["profile gone"]
+    assert check["data"]["url"] == url
+    assert check["detail"].startswith(f"cannot connect to {url}/oauth/token")
+    assert "check the URL and your network" in check["fix"]
+    assert by_name["clock"]["status"] == "skipped"
+
+
+def test_a_url_that_is_not_up42_and_bad_environment_variables(run, server, project_id, monkeypatch):
+    add(run, server, "prod", project_id)
+    server.inject(Fault(status=404, text_body="<html>not here</html>", content_type="text/html"))
+    monkeypatch.setenv("UP42_PROJECT_ID", "not-a-uuid")
+    monkeypatch.setenv("UP42_PROJECT_API_KEY", API_KEY)
+    code, by_name, _ = doctor(run)
+    assert code == 1
+    assert (
+        by_name["profile prod"]["detail"]
+        == f"{server.url}/oauth/token answered HTTP 404, not a token"
+    )
+    assert by_name["profile prod"]["fix"].startswith(f"check that {server.url} is UP42's URL")
+    assert by_name["(environment)"]["detail"].startswith("UP42_PROJECT_ID must be a UUID")
+    assert "UP42_PROJECT_ID" in by_name["(environment)"]["fix"]
+
+
+@pytest.mark.parametrize(("offset", "direction"), [(3600, "behind"), (-120, "ahead of")])
+def test_clock_skew_against_the_servers_date(run, server, project_id, offset, direction):
+    add(run, server, "prod", project_id)
+    server.clock_offset = offset
+    code, by_name, _ = doctor(run)
+    assert code == 1
+    check = by_name["clock"]
+    assert check["status"] == "problem"
+    assert abs(check["data"]["skew_seconds"] - offset) <= 2
+    assert f"s {direction} {server.url}" in check["detail"]
+    assert "NTP" in check["fix"]
+
+
+def test_small_skew_is_fine(run, server, project_id):
+    add(run, server, "prod", project_id)
+    server.clock_offset = 20
+    code, by_name, _ = doctor(run)
+    assert code == 0
+    assert by_name["clock"]["status"] == "ok"
+
+
+def test_missing_active_profile_and_corrupt_store(run, server, project_id):
+    add(run, server, "prod", project_id)
+    Path(paths.active_file()).write_text("ghost\n")
+    code, by_name, _ = doctor(run, "--offline")
+    assert code == 1
+    assert by_name["profiles"]["detail"] == "the active profile 'ghost' does not exist"
+    assert "up42keys use" in by_name["profiles"]["fix"]
+    Path(paths.profiles_file()).write_text("this is [not toml\n")
+    code, by_name, _ = doctor(run, "--offline")
+    assert code == 1
+    assert "is not valid TOML" in by_name["profiles"]["detail"]
+    assert by_name["profiles"]["fix"] == "repair it or restore a backup"
+
+
+def test_installed_doctor_names_the_keyring_backend(up42keys):
+    result = up42keys("doctor", "--offline")
+    assert result.returncode == 0, result.stdout
+    assert "ok       keyring: keyrings.alt.file.PlaintextKeyring works" in result.stdout
+    broken = up42keys(
+        "doctor",
+        "--offline",
+        env={"PYTHON_KEYRING_BACKEND": "no.such.Backend"},
+    )
+    assert broken.returncode == 1
+    assert "problem  keyring: cannot load the keyring backend" in broken.stdout
+    assert keychain.REPAIR_HELP in broken.stdout

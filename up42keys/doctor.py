@@ -1,0 +1,234 @@
+"""``doctor``: what stands between this machine and a token, and how to fix each thing.
+
+It changes nothing: the keyring probe deletes the entry it writes, and the
+token that each profile's check mints is thrown away rather than cached (the
+check is that UP42 answers and accepts the credentials now). Every finding is
+a ``Check``; a problem always carries its fix. The command line prints them.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from up42keys import __version__, keychain, paths, selection, store, tokens
+from up42keys.errors import KeyringError, Up42KeysError
+
+Status = Literal["ok", "problem", "skipped"]
+
+# Beyond this, tokens can be handed out after UP42 considers them expired (a clock behind)
+# or be renewed needlessly (a clock ahead); it is half the default minimum TTL.
+MAX_CLOCK_SKEW = 30.0
+
+
+@dataclass(frozen=True)
+class Check:
+    """One finding: what was checked, how it stands, and for a problem, how to fix it."""
+
+    name: str
+    status: Status
+    detail: str
+    fix: str | None = None
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+def problem(name: str, error: Up42KeysError, fallback: str, **data: Any) -> Check:
+    """A check failed with one of our errors: their messages are "what; how to fix".
+
+    ``fallback`` is the fix for the few messages that are a diagnosis alone.
+    """
+    detail, _, fix = error.message.partition("; ")
+    return Check(name, "problem", detail, fix or fallback, data)
+
+
+def run(*, offline: bool) -> list[Check]:
+    """Every check, in the order a user would fix things."""
+    checks = [version_check()]
+    profiles, profile_checks = profile_store_checks()
+    environment, environment_checks = environment_target()
+    checks.append(keyring_check(needed=bool(profiles) or environment is None))
+    checks.extend(permission_checks())
+    checks.extend(profile_checks)
+    checks.extend(environment_checks)
+    skews: list[tuple[str, float]] = []
+    targets: list[tokens.Target] = [profiles[name] for name in sorted(profiles)]
+    if environment is not None:
+        targets.append(environment)
+    for target in targets:
+        check, skew = target_check(target, offline=offline)
+        checks.append(check)
+        if skew is not None:
+            skews.append((check.data["url"], skew))
+    checks.append(clock_check(skews, offline=offline, targets=len(targets)))
+    return checks
+
+
+def version_check() -> Check:
+    from importlib import metadata
+
+    python = ".".join(str(part) for part in sys.version_info[:3])
+    keyring_version = metadata.version("keyring")
+    return Check(
+        "version",
+        "ok",
+        f"up42keys {__version__} (Python {python}, keyring {keyring_version})",
+        data={"up42keys": __version__, "python": python, "keyring": keyring_version},
+    )
+
+
+def keyring_check(*, needed: bool) -> Check:
+    """The backend keyring chose, and whether a test entry survives a write, read and delete."""
+    backend = None
+    try:
+        backend = keychain.backend_name()
+        keychain.probe()
+    except KeyringError as error:
+        found = problem("keyring", error, keychain.REPAIR_HELP, backend=backend, works=False)
+        detail = f"{backend}: {found.detail}" if backend else found.detail
+        if not needed:
+            detail += "; none is needed: no profiles, environment credentials in use"
+            return Check("keyring", "skipped", detail, data=found.data)
+        # Its usual advice, "check it with 'up42keys doctor'", is this very command.
+        fix = keychain.REPAIR_HELP if "up42keys doctor" in (found.fix or "") else found.fix
+        return Check("keyring", "problem", detail, fix, found.data)
+    return Check(
+        "keyring",
+        "ok",
+        f"{backend} works (a test entry was written, read back and deleted)",
+        data={"backend": backend, "works": True},
+    )
+
+
+def permission_checks() -> list[Check]:
+    """Every directory of ours must be 0700 and every file 0600, and all of them the user's."""
+    if sys.platform == "win32":
+        return [Check("permissions", "skipped", "Windows guards files with ACLs, not modes")]
+    roots = [("config", paths.config_dir()), ("cache", paths.cache_dir())]
+    runtime = paths.runtime_dir()
+    if not runtime.startswith(paths.cache_dir() + os.sep):
+        roots.append(("runtime", runtime))
+    checks = []
+    for what, root in roots:
+        found = list(_mode_problems(root))
+        if found:
+            checks.extend(found)
+            continue
+        state = "private (0700/0600)" if os.path.isdir(root) else "not created yet"
+        checks.append(Check(what, "ok", f"{root}: {state}", data={"path": root}))
+    return checks
+
+
+def _mode_problems(root: str) -> Iterator[Check]:
+    import shlex
+
+    for directory, _, names in os.walk(root):
+        candidates = [(directory, 0o700)]
+        candidates += [(os.path.join(directory, name), 0o600) for name in sorted(names)]
+        for path, wanted in candidates:
+            try:
+                status = os.stat(path)
+            except FileNotFoundError:  # removed meanwhile (a temporary file, a lock)
+                continue
+            mode = status.st_mode & 0o777
+            if status.st_uid != os.getuid():
+                yield Check(
+                    "owner",
+                    "problem",
+                    f"{path} belongs to user ID {status.st_uid}, not to you",
+                    f"chown {os.getuid()} {shlex.quote(path)}",
+                    {"path": path, "uid": status.st_uid},
+                )
+            if mode != wanted:
+                yield Check(
+                    "permissions",
+                    "problem",
+                    f"{path} has mode {mode:04o}, not {wanted:04o}",
+                    f"chmod {wanted:o} {shlex.quote(path)}",
+                    {"path": path, "mode": f"{mode:04o}", "wanted": f"{wanted:04o}"},
+                )
+
+
+def profile_store_checks() -> tuple[dict[str, store.Profile], list[Check]]:
+    """The profiles (none where the file is unreadable), and what is wrong with the store."""
+    where = paths.profiles_file()
+    try:
+        profiles = store.load()
+    except Up42KeysError as error:
+        return {}, [problem("profiles", error, f"repair or move away {where}", path=where)]
+    active = selection.read_active()
+    data = {"path": where, "count": len(profiles), "active": active}
+    if active is not None and active not in profiles:
+        return profiles, [
+            Check(
+                "profiles",
+                "problem",
+                f"the active profile {active!r} does not exist",
+                "choose one with 'up42keys use NAME' (see 'up42keys list')",
+                data,
+            )
+        ]
+    summary = f"{len(profiles)} in {where}" + (f", {active!r} active" if active else "")
+    return profiles, [Check("profiles", "ok", summary, data=data)]
+
+
+def environment_target() -> tuple[selection.EnvironmentCredentials | None, list[Check]]:
+    """The environment credentials where both variables are set, or what is wrong with them."""
+    try:
+        credentials = selection.environment_credentials()
+        if credentials is None:
+            return None, []
+        return tokens.checked_environment(credentials), []
+    except Up42KeysError as error:
+        fallback = "set UP42_PROJECT_ID, UP42_PROJECT_API_KEY and UP42_API_URL right"
+        return None, [problem(selection.ENVIRONMENT_LABEL, error, fallback)]
+
+
+def target_check(target: tokens.Target, *, offline: bool) -> tuple[Check, float | None]:
+    """One mint: the URL answers and accepts the credentials; and the server's clock skew.
+
+    A profile is checked with its stored secret, even an account that holds a refresh
+    token: that is what the next sign-in needs, and the check writes no cache.
+    """
+    name = tokens.label(target)
+    name = name if name == selection.ENVIRONMENT_LABEL else f"profile {name}"
+    url = (target.auth_url if isinstance(target, store.Profile) else None) or target.api_url
+    data: dict[str, Any] = {"url": url}
+    if offline:
+        return Check(name, "skipped", f"{url} not contacted (--offline)", data=data), None
+    try:
+        if isinstance(target, store.Profile):
+            minted = tokens.mint_profile(target, keychain.get_secret(target.name))
+        else:
+            minted = tokens.mint(target)
+    except Up42KeysError as error:
+        fallback = f"check that {url} is UP42's URL and that UP42 is up, then try again"
+        return problem(name, error, fallback, **data), None
+    return Check(name, "ok", f"{url} answers and accepts the credentials", data=data), (
+        minted.clock_skew
+    )
+
+
+def clock_check(skews: list[tuple[str, float]], *, offline: bool, targets: int) -> Check:
+    """This computer's clock against the servers' Date headers (the worst one counts)."""
+    if not skews:
+        reason = "no server answered with a date"
+        if offline:
+            reason = "--offline"
+        elif not targets:
+            reason = "no profile or environment credentials to check"
+        return Check("clock", "skipped", f"not compared ({reason})")
+    url, skew = max(skews, key=lambda pair: abs(pair[1]))
+    data = {"url": url, "skew_seconds": round(skew, 1)}
+    if abs(skew) <= MAX_CLOCK_SKEW:
+        return Check("clock", "ok", f"within {abs(skew):.0f} s of {url}", data=data)
+    direction = "behind" if skew > 0 else "ahead of"
+    return Check(
+        "clock",
+        "problem",
+        f"this computer's clock is {abs(skew):.0f} s {direction} {url} (its Date header)",
+        "set the clock right, best by NTP (on Linux: timedatectl set-ntp true)",
+        data,
+    )

@@ -1,0 +1,185 @@
+"""A token file kept fresh while a long command runs (``exec`` points ``UP42_TOKEN_FILE`` at it).
+
+An environment variable cannot change under a running process, but a file
+can: ``curl -H "Authorization: Bearer $(cat "$UP42_TOKEN_FILE")"`` reads the
+token when it needs it. The file is 0600 in a 0700 directory of its own
+under the runtime directory, named per run so that parallel runs never share
+one. A daemon thread rewrites it atomically shortly before its token drops
+under min-ttl, through the same cache and per-profile lock as every other
+caller. A failed renewal is retried with backoff and reported through a
+callback; it never raises out of the thread, since the command must not die
+because UP42 was briefly unreachable. ``stop`` (or leaving the ``with``
+block, however it is left) removes the file and its directory.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import tempfile
+import threading
+from collections.abc import Callable
+from types import TracebackType
+
+from up42keys import client, files, paths, settings, tokens
+from up42keys.cache import TokenRecord
+from up42keys.errors import Up42KeysError
+
+TOKEN_FILE_ENV = "UP42_TOKEN_FILE"  # noqa: S105 - a variable name, not a secret
+TOKEN_FILE_NAME = "token"  # noqa: S105 - a file name, not a secret
+# Renew this long before the token would drop under min-ttl, so that a mint that
+# takes a moment still lands in time: half of min-ttl, at most 5 seconds.
+MAX_RENEW_LEAD = 5.0
+# The shortest pause between renewals when UP42's tokens live no longer than min-ttl.
+SHORT_TOKEN_PAUSE = 1.0
+
+
+class TokenFileKeeper:
+    """Keeps a file holding a valid token of ``profile`` from ``start`` to ``stop``.
+
+    ``profile`` is resolved by the command line's rules (NAME, else
+    ``UP42KEYS_PROFILE``, the environment credentials, the active profile) once,
+    at ``start``. ``min_ttl=None`` means ``UP42KEYS_MIN_TTL``, else 60 s.
+    ``on_error`` receives one line for each failed renewal (and for tokens
+    that live too short to be renewed on time); the caller decides where it
+    goes. It is called from the keeper's thread.
+    """
+
+    def __init__(
+        self,
+        profile: str | None = None,
+        *,
+        min_ttl: float | None = None,
+        on_error: Callable[[str], None],
+    ) -> None:
+        self.min_ttl = settings.min_ttl(min_ttl)
+        self.renew_below = self.min_ttl + min(MAX_RENEW_LEAD, self.min_ttl / 2)
+        settings.retry_delay()  # a bad UP42KEYS_RETRY_DELAY fails here, not in the thread
+        self._profile = profile
+        self._on_error = on_error
+        self._directory: str | None = None
+        self._record: TokenRecord | None = None
+        self._thread: threading.Thread | None = None
+        self._stopped = threading.Event()
+        self._warned_short = False
+        # Held while writing the file and while removing it: no write after stop.
+        self._lock = threading.Lock()
+
+    @property
+    def path(self) -> str:
+        """The token file's path, for ``UP42_TOKEN_FILE``."""
+        if self._directory is None:
+            raise RuntimeError("the token file exists only between start() and stop()")
+        return os.path.join(self._directory, TOKEN_FILE_NAME)
+
+    @property
+    def record(self) -> TokenRecord:
+        """The token the file holds now, with its expiry."""
+        if self._record is None:
+            raise RuntimeError("the token file exists only between start() and stop()")
+        return self._record
+
+    def start(self) -> TokenFileKeeper:
+        """Write the file with a fresh token and start renewing it.
+
+        Raises the library's errors when no first token can be had, and then
+        leaves nothing behind.
+        """
+        if self._thread is not None or self._stopped.is_set():
+            raise RuntimeError("a TokenFileKeeper starts once")
+        target = tokens.resolve_target(self._profile)
+        record = tokens.get_record(target, min_ttl=self.renew_below)
+        runtime = paths.runtime_dir()
+        files.ensure_private_dir(runtime)
+        self._directory = tempfile.mkdtemp(prefix=f"exec-{os.getpid()}-", dir=runtime)
+        try:
+            self._write(record)
+            self._thread = threading.Thread(
+                target=self._keep_fresh, args=(target,), name="up42keys-token-file", daemon=True
+            )
+            self._thread.start()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def stop(self) -> None:
+        """Stop renewing and remove the file and its directory; calling it again is harmless.
+
+        It does not wait for a renewal in flight: that one finds the keeper
+        stopped and writes nothing.
+        """
+        with self._lock:
+            self._stopped.set()
+            if self._directory is not None:
+                shutil.rmtree(self._directory, ignore_errors=True)
+
+    def __enter__(self) -> TokenFileKeeper:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def _write(self, record: TokenRecord) -> None:
+        with self._lock:
+            if self._stopped.is_set():
+                return
+            files.atomic_write(self.path, record.token + "\n")
+            self._record = record
+
+    def _keep_fresh(self, target: tokens.Target) -> None:
+        """The thread: sleep until the token needs renewing, renew, and on failure back off."""
+        failures = 0
+        pause = self._pause_after_renewal()
+        while not self._stopped.wait(pause):
+            try:
+                self._write(tokens.get_record(target, min_ttl=self.renew_below))
+            except Exception as error:  # noqa: BLE001 - a renewal never ends the command
+                failures += 1
+                pause = client.backoff(failures)
+                self._report(
+                    f"cannot renew the token in {self.path}: {_describe(error)}; "
+                    f"{self._held_state()}, trying again in {pause:.1f} s"
+                )
+            else:
+                failures = 0
+                pause = self._pause_after_renewal()
+
+    def _pause_after_renewal(self) -> float:
+        """Until the token has ``renew_below`` seconds left; half its life if it never had more."""
+        left = self.record.seconds_left()
+        if left > self.renew_below:
+            return left - self.renew_below
+        if not self._warned_short:
+            self._warned_short = True
+            self._report(
+                f"a new token lives only {max(left, 0):.0f} s, too short for a min-ttl of "
+                f"{self.min_ttl:g} s; the token file is renewed at half each token's life, "
+                "lower UP42KEYS_MIN_TTL"
+            )
+        return max(SHORT_TOKEN_PAUSE, left / 2)
+
+    def _held_state(self) -> str:
+        left = self.record.seconds_left()
+        if left <= 0:
+            return "the token in it has expired"
+        return f"the token in it expires in {left:.0f} s"
+
+    def _report(self, message: str) -> None:
+        """Pass a problem on, unless the keeper was stopped meanwhile: then it no longer matters."""
+        if self._stopped.is_set():
+            return
+        with contextlib.suppress(Exception):  # a broken stderr must not end the renewals
+            self._on_error(message)
+
+
+def _describe(error: Exception) -> str:
+    if isinstance(error, Up42KeysError):
+        return error.message
+    return f"{type(error).__name__}: {' '.join(str(error).split())}"
