@@ -48,3 +48,10 @@ def fail_writes_to(monkeypatch: pytest.MonkeyPatch, path: str, code: int, reason
         real_write(target, content)
 
     monkeypatch.setattr(files, "atomic_write", failing_write)
+
+
+def give_installed_command_the_key(name: str) -> None:
+    """Store the key where the installed command's keyring (keyrings.alt's file) finds it."""
+    from keyrings.alt.file import PlaintextKeyring
+
+    PlaintextKeyring().set_password("up42keys", name, API_KEY)

@@ -13,7 +13,13 @@ import jwt
 import pytest
 
 from tests.conftest import API_KEY
-from tests.helpers import add_by_process, fail_writes_to, files_under, imported_modules
+from tests.helpers import (
+    add_by_process,
+    fail_writes_to,
+    files_under,
+    give_installed_command_the_key,
+    imported_modules,
+)
 from tests.test_cli import add
 from up42keys import cache, paths
 
@@ -304,10 +310,8 @@ def claims(token: str) -> dict[str, object]:
 @pytest.fixture
 def cached(run, server, project_id) -> cache.TokenRecord:
     """Profile prod, for the installed command and in-process, with a token cached."""
-    from keyrings.alt.file import PlaintextKeyring
-
     assert add(run, server, "prod", project_id).exit_code == 0
-    PlaintextKeyring().set_password("up42keys", "prod", API_KEY)  # the installed command's keyring
+    give_installed_command_the_key("prod")
     record = cache.read("prod")
     assert record is not None
     return record
@@ -379,6 +383,26 @@ def test_profile_edited_by_hand_never_gets_the_old_projects_token(up42keys, serv
     fast = up42keys("token", env={"PYTHONPROFILEIMPORTTIME": "1"})
     assert fast.stdout == token
     assert "click" not in imported_modules(fast.stderr)
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [b"", b"garbage\n", b"\xff\xfe\x00", b"1 2 3\nprod project other http://x\n", None],
+)
+def test_a_damaged_or_missing_key_index_is_rebuilt(up42keys, run, server, project_id, damage):
+    assert add(run, server, "prod", project_id).exit_code == 0
+    give_installed_command_the_key("prod")
+    index = Path(paths.key_index_file())
+    intact = index.read_bytes()
+    if damage is None:
+        index.unlink()
+    else:
+        index.write_bytes(damage)
+    token = up42keys("token")
+    assert token.returncode == 0
+    assert claims(token.stdout)["sub"] == project_id
+    assert server.mints == 1  # the full path found the cached token good
+    assert index.read_bytes() == intact
 
 
 def test_an_index_that_cannot_be_written_costs_nothing_but_speed(
