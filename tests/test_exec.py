@@ -14,6 +14,7 @@ import jwt
 import pytest
 
 from tests.conftest import installed_command
+from tests.fakeup42 import Fault
 from tests.shellkit import add_prod_and_dev, require, run_shell, shell_env
 from up42keys import execute
 
@@ -186,21 +187,98 @@ def test_ctrl_c_in_the_terminal_reaches_the_command_once(profiles):
         os.close(follower)
 
 
-def test_hooks_start_before_and_stop_after_the_command(tmp_path):
-    events: list[str] = []
+# A child that reads UP42_TOKEN_FILE, waits until UP42_TOKEN (the token at the start) has
+# expired, reads the file again and reports both reads with the time it read them.
+OUTLIVER = textwrap.dedent(
+    """
+    import json, os, time, jwt
+    def read():
+        with open(os.environ["UP42_TOKEN_FILE"]) as stream:
+            return stream.read().strip()
+    first = read()
+    start_exp = jwt.decode(os.environ["UP42_TOKEN"], options={"verify_signature": False})["exp"]
+    while time.time() <= start_exp + 0.5:
+        time.sleep(0.1)
+    print(json.dumps({"first": first, "later": read(), "read_at": time.time(),
+                      "path": os.environ["UP42_TOKEN_FILE"]}))
+    """
+)
 
-    class Hook:
-        def start(self) -> None:
-            events.append("start")
 
-        def stop(self) -> None:
-            events.append("stop")
+def test_exec_token_file_holds_a_valid_token_after_the_first_expired(up42keys, server, profiles):
+    server.token_ttl = 3
+    result = up42keys(
+        "exec", "dev", "--", sys.executable, "-c", OUTLIVER, env={"UP42KEYS_MIN_TTL": "1"}
+    )
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    later = jwt.decode(report["later"], options={"verify_signature": False})
+    assert report["later"] != report["first"]
+    assert later["sub"] == profiles["dev"]
+    assert later["exp"] > report["read_at"]
+    assert not os.path.exists(report["path"])
+    assert not os.path.exists(os.path.dirname(report["path"]))
 
-    marker = tmp_path / "ran"
-    code = execute.run(["sh", "-c", f"touch {marker}; exit 3"], dict(os.environ), hooks=[Hook()])
-    assert code == 3
-    assert marker.exists()
-    assert events == ["start", "stop"]
-    with pytest.raises(execute.CommandNotFoundError):
-        execute.run(["no-such-command-up42"], dict(os.environ), hooks=[Hook()])
-    assert events == ["start", "stop", "start", "stop"]
+
+def test_exec_removes_the_token_file_however_the_command_ends(up42keys, profiles):
+    for script in ('echo "$UP42_TOKEN_FILE"; exit 9', 'echo "$UP42_TOKEN_FILE"; kill -TERM $$'):
+        result = up42keys("exec", "prod", "--", "sh", "-c", script)
+        assert result.returncode in (9, 128 + signal.SIGTERM), result.stderr
+        path = result.stdout.strip()
+        assert path.endswith("/token")
+        assert not os.path.exists(path)
+
+
+def test_exec_token_file_is_private_and_holds_the_token(up42keys, profiles):
+    script = (
+        "import json, os, stat; p = os.environ['UP42_TOKEN_FILE']; "
+        "print(json.dumps([open(p).read(), os.environ['UP42_TOKEN'], "
+        "stat.S_IMODE(os.stat(p).st_mode), stat.S_IMODE(os.stat(os.path.dirname(p)).st_mode)]))"
+    )
+    result = up42keys("exec", "prod", "--", sys.executable, "-c", script)
+    content, token, file_mode, dir_mode = json.loads(result.stdout)
+    assert content == token + "\n"
+    assert (file_mode, dir_mode) == (0o600, 0o700)
+
+
+def test_exec_failed_renewal_is_reported_and_never_kills_the_command(server, profiles):
+    server.token_ttl = 4
+    # The child says when it runs, then outlives its first token.
+    script = textwrap.dedent(
+        """
+        import os, time, jwt
+        print("ready", flush=True)
+        exp = jwt.decode(os.environ["UP42_TOKEN"], options={"verify_signature": False})["exp"]
+        while time.time() <= exp + 0.3:
+            time.sleep(0.1)
+        print("finished", flush=True)
+        """
+    )
+    process = subprocess.Popen(
+        [installed_command(), "exec", "dev", "--", sys.executable, "-c", script],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "UP42KEYS_MIN_TTL": "1", "UP42KEYS_TIMEOUT": "1"},
+    )
+    try:
+        assert process.stdout is not None
+        assert process.stdout.readline() == "ready\n"
+        server.inject(*[Fault(status=503)] * 30)
+        stdout, stderr = process.communicate(timeout=30)
+    finally:
+        process.kill()
+    assert process.returncode == 0, stderr
+    assert stdout == "finished\n"
+    assert "up42keys: warning: cannot renew the token" in stderr
+
+
+def test_exec_drops_an_inherited_key_of_another_project(up42keys, profiles):
+    result = up42keys(
+        "exec",
+        "prod",
+        "--",
+        *dump_env("UP42_PROJECT_API_KEY", "UP42_PROJECT_ID"),
+        env={"UP42_PROJECT_API_KEY": "key-of-some-other-project"},
+    )
+    assert json.loads(result.stdout) == [None, profiles["prod"]], result.stderr

@@ -490,16 +490,20 @@ EXEC_ARGV = "up42keys.exec.argv"
 def exec_command(ctx: click.Context, name: str | None) -> int:
     """Run a command with NAME's UP42_TOKEN, UP42_PROJECT_ID and UP42KEYS_PROFILE set.
 
-    up42keys exec [NAME] -- CMD [ARGS...]. Exits with CMD's exit code (128+N when
+    up42keys exec [NAME] -- CMD [ARGS...]. UP42_TOKEN_FILE names a file that holds
+    a valid token for as long as CMD runs. Exits with CMD's exit code (128+N when
     a signal N killed it); signals sent to up42keys reach CMD.
     """
     argv = ctx.meta.get(EXEC_ARGV)
     if ctx.args or not argv:
         raise UsageError("give the command after '--': up42keys exec [NAME] -- CMD [ARGS...]")
-    variables = target_environment(name)
     from up42keys import execute
 
-    return execute.run(argv, {**os.environ, **variables})
+    return execute.run_with_token(name, argv, warn)
+
+
+def warn(message: str) -> None:
+    click.echo(f"up42keys: warning: {message}", err=True)
 
 
 def fail(message: str, exit_code: int) -> int:

@@ -2,9 +2,9 @@
 
 up42keys stays the program's parent: it waits, passes signals on and exits
 with the program's code (128+N when signal N killed it, as shells report
-it). Staying, rather than replacing itself with the program, is what lets a
-hook run beside it for as long as it runs, such as one that keeps a token
-file fresh, and stop when it ends.
+it). Staying, rather than replacing itself with the program, is what lets it
+keep ``UP42_TOKEN_FILE`` fresh for as long as the program runs, and remove
+the file when it ends.
 
 Signals: SIGTERM, SIGHUP, SIGUSR1 and SIGUSR2 sent to up42keys are always
 passed on. SIGINT, SIGQUIT and SIGWINCH are passed on only when up42keys is
@@ -15,13 +15,11 @@ and passing them on would deliver Ctrl-C twice.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import signal
 import subprocess
-from collections.abc import Sequence
+from collections.abc import Callable
 from types import FrameType
-from typing import Protocol
 
 from up42keys.errors import CommandNotFoundError, CommandNotRunnableError
 
@@ -29,28 +27,30 @@ FORWARDED_SIGNALS = ("SIGTERM", "SIGHUP", "SIGINT", "SIGQUIT", "SIGUSR1", "SIGUS
 TERMINAL_SIGNALS = ("SIGINT", "SIGQUIT", "SIGWINCH")
 
 
-class Hook(Protocol):
-    """Something that runs beside the program: started before it, stopped after it."""
+def run_with_token(argument: str | None, argv: list[str], on_error: Callable[[str], None]) -> int:
+    """``exec``: run ``argv`` with the target's token, project and a token file kept fresh.
 
-    def start(self) -> object: ...
-
-    def stop(self) -> None: ...
-
-
-def run(argv: list[str], environment: dict[str, str], hooks: Sequence[Hook] = ()) -> int:
-    """Run ``argv`` with exactly ``environment`` and return its exit code, as a shell reports it.
-
-    Hooks start in order before the program and stop in reverse order after
-    it, also when it cannot be started.
+    ``UP42_TOKEN`` is the token at the start; ``UP42_TOKEN_FILE`` always holds
+    a valid one, for commands that outlive it. An inherited
+    ``UP42_PROJECT_API_KEY`` is dropped when the target is a profile, so the
+    program never sees one project's ID beside another project's key.
     """
-    with contextlib.ExitStack() as stack:
-        for hook in hooks:
-            hook.start()
-            stack.callback(hook.stop)
-        return _run_forwarding(argv, environment)
+    from up42keys import selection, shell, tokens
+    from up42keys.tokenfile import TOKEN_FILE_ENV, TokenFileKeeper
+
+    with TokenFileKeeper(argument, on_error=on_error) as keeper:
+        environment = dict(os.environ)
+        if not isinstance(keeper.target, selection.EnvironmentCredentials):
+            environment.pop(selection.PROJECT_KEY_ENV, None)
+        record = keeper.record
+        label = tokens.label(keeper.target)
+        environment.update(shell.environment(label, tokens.project_id_of(record), record.token))
+        environment[TOKEN_FILE_ENV] = keeper.path
+        return run(argv, environment)
 
 
-def _run_forwarding(argv: list[str], environment: dict[str, str]) -> int:
+def run(argv: list[str], environment: dict[str, str]) -> int:
+    """Run ``argv`` with exactly ``environment`` and return its exit code, as a shell reports it."""
     children: list[subprocess.Popen[bytes]] = []
     pending: list[int] = []
     terminal = {getattr(signal, name) for name in TERMINAL_SIGNALS if hasattr(signal, name)}

@@ -60,6 +60,7 @@ class TokenFileKeeper:
         self._on_error = on_error
         self._directory: str | None = None
         self._record: TokenRecord | None = None
+        self._target: tokens.Target | None = None
         self._thread: threading.Thread | None = None
         self._stopped = threading.Event()
         self._warned_short = False
@@ -72,6 +73,13 @@ class TokenFileKeeper:
         if self._directory is None:
             raise RuntimeError("the token file exists only between start() and stop()")
         return os.path.join(self._directory, TOKEN_FILE_NAME)
+
+    @property
+    def target(self) -> tokens.Target:
+        """The profile or environment credentials the file serves, resolved at ``start``."""
+        if self._target is None:
+            raise RuntimeError("the token file exists only between start() and stop()")
+        return self._target
 
     @property
     def record(self) -> TokenRecord:
@@ -88,7 +96,7 @@ class TokenFileKeeper:
         """
         if self._thread is not None or self._stopped.is_set():
             raise RuntimeError("a TokenFileKeeper starts once")
-        target = tokens.resolve_target(self._profile)
+        target = self._target = tokens.resolve_target(self._profile)
         record = tokens.get_record(target, min_ttl=self.renew_below)
         runtime = paths.runtime_dir()
         files.ensure_private_dir(runtime)
