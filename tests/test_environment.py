@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -138,3 +139,24 @@ def test_bad_environment_credentials_say_which_variable(up42keys, server, env_pr
     bad_url = up42keys("token", env=NO_KEYRING)
     assert bad_url.returncode == 2
     assert "UP42_API_URL" in bad_url.stderr
+
+
+def test_env_and_exec_use_environment_credentials_with_no_keyring(
+    up42keys, server, env_project, isolated_home
+):
+    printed = up42keys("env", env=NO_KEYRING)
+    assert printed.returncode == 0, printed.stderr
+    assert f"export UP42_PROJECT_ID='{env_project}'\n" in printed.stdout
+    assert "UP42KEYS_PROFILE" not in printed.stdout
+    script = (
+        "import json, os; print(json.dumps([os.environ[n] for n in "
+        "('UP42_TOKEN', 'UP42_PROJECT_ID', 'UP42_PROJECT_API_KEY')]))"
+    )
+    ran = up42keys("exec", "--", sys.executable, "-c", script, env=NO_KEYRING)
+    assert ran.returncode == 0, ran.stderr
+    token, project, key = json.loads(ran.stdout)
+    assert subject(token) == env_project
+    # The environment's own pair reaches the command unchanged: it is one project's.
+    assert (project, key) == (env_project, ENV_KEY)
+    assert server.mints == 1
+    assert files_containing(ENV_KEY, isolated_home) == []

@@ -198,3 +198,19 @@ def test_tokens_shorter_than_min_ttl_are_renewed_anyway_and_reported_once(
 def test_min_ttl_is_checked_at_once() -> None:
     with pytest.raises(Exception, match="min_ttl must be a number of seconds"):
         TokenFileKeeper(min_ttl=-1, on_error=print)
+
+
+def test_the_keeper_thread_never_takes_a_signal_meant_for_the_process(credentials) -> None:
+    """exec's main thread waits for its child; a signal must reach it, not the keeper's thread."""
+    import signal
+
+    with TokenFileKeeper(on_error=lambda _message: None) as keeper:
+        thread = keeper._thread
+        assert thread is not None
+        assert thread.native_id is not None
+        status = Path(f"/proc/self/task/{thread.native_id}/status").read_text()
+    blocked = int(
+        next(line for line in status.splitlines() if line.startswith("SigBlk:")).split()[1], 16
+    )
+    for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGUSR2):
+        assert blocked & (1 << (signum - 1)), signal.Signals(signum).name

@@ -77,8 +77,11 @@ def account_profile(
         kind="account",
         username=check_username(username),
         region=region,
-        auth_url=store.normalize_url(auth_url or region_auth_url, "sign-in URL"),
-        api_url=store.normalize_url(api_url or region_api_url),
+        # An empty URL given is a bad URL, not a request for the default.
+        auth_url=store.normalize_url(
+            region_auth_url if auth_url is None else auth_url, "sign-in URL"
+        ),
+        api_url=store.normalize_url(region_api_url if api_url is None else api_url),
         protected=protected,
     )
 

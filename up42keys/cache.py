@@ -10,9 +10,12 @@ writes them (README documents the format as a stable interface)::
 The first line alone is what a shell prompt reads (``read -r`` and nothing
 else), so it stays first. Stdlib only: the cached-token path uses it before
 anything heavy is imported. The cache is disposable: a record that does not
-parse is treated as absent and replaced by the next mint.
+parse, or was minted for something other than what its profile is now, is
+treated as absent and replaced by the next mint. What a profile is now, the
+fast path learns from the key index, a plain-text digest of the profile file.
 """
 
+import os
 import time
 
 from up42keys import files, paths, selection
@@ -78,8 +81,6 @@ def remove(record_name: str) -> None:
 
 def move(old_name: str, new_name: str) -> None:
     """Carry a renamed profile's token over; a missing record is simply nothing to move."""
-    import os
-
     try:
         os.replace(paths.token_record(old_name), paths.token_record(new_name))
     except FileNotFoundError:
@@ -107,16 +108,70 @@ def fresh_record(
     return record
 
 
+def file_identity(status: os.stat_result) -> str:
+    """A file's inode, size and modification time: any change to the file changes this."""
+    return f"{status.st_ino} {status.st_size} {status.st_mtime_ns}"
+
+
+def profile_file_identity() -> str | None:
+    try:
+        return file_identity(os.stat(paths.profiles_file()))
+    except OSError:
+        return None
+
+
+def write_key_index(identity: str | None, cache_keys: dict[str, str]) -> None:
+    """Record each profile's cache key in plain text, for the profile file of that identity.
+
+    The fast path cannot afford to parse TOML, yet must never hand out a
+    record minted for something else (a profile edited by hand, another
+    config directory sharing this cache). The index's first line is the
+    identity of the profile file it describes; the next, ``NAME CACHE-KEY``.
+    An index that is current is left alone. One that cannot be written
+    costs the fast path its speed and nothing else, so errors are ignored.
+    """
+    text = files.read_text(paths.key_index_file())
+    if identity is None or (text is not None and text.partition("\n")[0] == identity):
+        return
+    lines = [identity, *(f"{name} {cache_keys[name]}" for name in sorted(cache_keys))]
+    try:  # noqa: SIM105 - contextlib.suppress would cost the fast path an import
+        files.atomic_write(paths.key_index_file(), "\n".join(lines) + "\n")
+    except OSError:
+        pass
+
+
+def indexed_cache_key(name: str) -> str | None:
+    """Profile ``name``'s cache key per the index, or None when the index cannot vouch for it.
+
+    None when there is no index, when it names no such profile, or when the
+    profile file has changed since (edited, restored or removed): the full
+    path then reads the profile file itself.
+    """
+    text = files.read_text(paths.key_index_file())
+    if text is None:
+        return None
+    identity, _, entries = text.partition("\n")
+    if identity != profile_file_identity():
+        return None
+    prefix = name + " "
+    for line in entries.split("\n"):
+        if line.startswith(prefix):
+            return line[len(prefix) :]
+    return None
+
+
 def cached_record(argument: str | None, min_ttl: float) -> TokenRecord | None:
-    """The fresh cached token for the command's target, reading nothing but the cache.
+    """The fresh cached token for the command's target, reading no TOML and no keyring.
 
     This is all the fast path does; the full path starts with it too, so
-    that the two always agree. A profile's record is trusted by name:
-    every command that changes a profile replaces or removes its record.
+    that the two always agree. A record counts only when it was minted for
+    what the target is now: its cache key must match the environment's, or
+    the profile's in the key index.
     """
     target = selection.resolve(argument)
     if isinstance(target, selection.EnvironmentCredentials):
         return fresh_record(target.record_name, min_ttl, target.cache_key)
     if target is None or selection.name_problem(target) is not None:
         return None
-    return fresh_record(target, min_ttl)
+    cache_key = indexed_cache_key(target)
+    return fresh_record(target, min_ttl, cache_key) if cache_key is not None else None

@@ -8,6 +8,7 @@ commands that use them, so that ``list`` starts faster.
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from collections.abc import Callable
@@ -23,6 +24,7 @@ from up42keys import (
     manager,
     selection,
     settings,
+    shell,
     store,
     tokens,
 )
@@ -42,6 +44,9 @@ if TYPE_CHECKING:
 F = TypeVar("F", bound=Callable[..., Any])
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"]}
+PROG_NAME = "up42keys"
+# What Click's completion scripts set to ask the program for completions.
+COMPLETE_VAR = "_UP42KEYS_COMPLETE"
 
 
 def complete_profiles(
@@ -130,6 +135,7 @@ def cli() -> None:
 @click.option("--password-stdin", is_flag=True, help="Read the password as one line from stdin.")
 @click.option("--no-verify", is_flag=True, help="Store without minting a token first.")
 @click.option("--force", is_flag=True, help="Replace an existing profile of that name.")
+@click.option("--protected", is_flag=True, help="Mark it as production (see 'protect').")
 def add(
     name: str,
     project_id: str | None,
@@ -142,6 +148,7 @@ def add(
     password_stdin: bool,
     no_verify: bool,
     force: bool,
+    protected: bool,
 ) -> None:
     """Add profile NAME; its API key or password goes to the OS keyring, never to a file.
 
@@ -156,7 +163,7 @@ def add(
         if not username:
             raise UsageError("--account needs --username EMAIL, the account's email")
         profile = accounts.account_profile(
-            name, username, region=region, auth_url=auth_url, api_url=api_url
+            name, username, region=region, auth_url=auth_url, api_url=api_url, protected=protected
         )
     else:
         if project_id is None:
@@ -171,7 +178,12 @@ def add(
             ("--auth-url", auth_url),
             ("--password-stdin", password_stdin),
         )
-        profile = manager.project_profile(name, project_id, api_url or selection.DEFAULT_API_URL)
+        profile = manager.project_profile(
+            name,
+            project_id,
+            selection.DEFAULT_API_URL if api_url is None else api_url,
+            protected=protected,
+        )
     manager.check_can_add(name, force)
     if account:
         secret = read_secret("password", password_stdin, "--password-stdin", keep_spaces=True)
@@ -180,7 +192,8 @@ def add(
     added = manager.add(profile, secret, verify=not no_verify, force=force)
     state = "verified" if added.record else "not verified"
     active = ", active" if added.active else ""
-    click.echo(f"Added profile {name!r} ({state}{active}).", err=True)
+    protection = ", protected" if added.profile.protected else ""
+    click.echo(f"Added profile {name!r} ({state}{active}{protection}).", err=True)
 
 
 def refuse_flags(kind_flag: str, *flags: tuple[str, object]) -> None:
@@ -253,10 +266,54 @@ def row_json(row: manager.Row) -> dict[str, Any]:
 
 @cli.command()
 @profile_argument()
-def use(name: str) -> None:
-    """Make NAME the active profile, with a fresh token for it."""
-    manager.use(name, min_ttl=settings.min_ttl())
-    click.echo(f"Switched to profile {name!r}.", err=True)
+@click.option(
+    "--shell",
+    "this_shell",
+    is_flag=True,
+    help="Switch this shell only (needs the function from 'shell-init'); NAME '-' undoes it.",
+)
+@click.option("--yes", "-y", is_flag=True, help="Do not ask before using a protected profile.")
+def use(name: str, this_shell: bool, yes: bool) -> None:
+    """Make NAME the active profile, with a fresh token for it.
+
+    A protected profile is used only after a confirmation on a terminal
+    (--yes skips it); without a terminal the command proceeds, since a
+    script named the profile explicitly.
+    """
+    if this_shell and not os.environ.get(shell.SHELL_FUNCTION_ENV):
+        raise UsageError(
+            "'use --shell' changes this shell through the up42keys shell function; load it with "
+            "'eval \"$(up42keys shell-init bash)\"' (zsh alike, fish: "
+            "'up42keys shell-init fish | source'), or run 'export UP42KEYS_PROFILE=NAME'"
+        )
+    profile = store.get(name)
+    if profile.protected and not yes:
+        confirm_protected(name)
+    manager.use(name, min_ttl=settings.min_ttl(), globally=not this_shell)
+    if this_shell:
+        click.echo(name)
+        click.echo(f"Switched this shell to profile {name!r}.", err=True)
+    else:
+        click.echo(f"Switched to profile {name!r}.", err=True)
+
+
+def confirm_protected(name: str) -> None:
+    """Ask before switching to production, where someone can answer; a script has decided."""
+    if not sys.stdin.isatty():
+        click.echo(f"Note: profile {name!r} is protected.", err=True)
+        return
+    if not click.confirm(f"Profile {name!r} is protected. Use it?", err=True):
+        raise Up42KeysError(f"not switched to protected profile {name!r}")
+
+
+@cli.command()
+@profile_argument()
+@click.option("--off", is_flag=True, help="Clear the mark instead.")
+def protect(name: str, off: bool) -> None:
+    """Mark NAME as protected (production): the prompt shows it, 'use' asks first."""
+    manager.set_protected(name, not off)
+    state = "no longer protected" if off else "protected"
+    click.echo(f"Profile {name!r} is {state}.", err=True)
 
 
 @cli.command()
@@ -367,24 +424,134 @@ def check_json(check: doctor.Check) -> dict[str, Any]:
     }
 
 
+SHELL_CHOICE = click.Choice(shell.SHELLS)
+
+
+@cli.command()
+@click.argument("shell_name", metavar="bash|zsh|fish", type=SHELL_CHOICE)
+def completion(shell_name: str) -> None:
+    """Print the TAB-completion script for a shell (see README for where it goes)."""
+    from click.shell_completion import BashComplete, FishComplete, ShellComplete, ZshComplete
+
+    completers: dict[str, type[ShellComplete]] = {
+        "bash": BashComplete,
+        "zsh": ZshComplete,
+        "fish": FishComplete,
+    }
+    script = completers[shell_name](cli, {}, PROG_NAME, COMPLETE_VAR).source()
+    click.echo(script, nl=not script.endswith("\n"))
+
+
+@cli.command("shell-init")
+@click.argument("shell_name", metavar="bash|zsh|fish", type=SHELL_CHOICE)
+def shell_init(shell_name: str) -> None:
+    """Print the prompt function and 'use --shell' support for a shell.
+
+    bash and zsh: eval "$(up42keys shell-init bash)"; fish: up42keys shell-init fish | source
+    """
+    click.echo(shell.init_code(shell_name), nl=False)
+
+
+def target_environment(name: str | None) -> dict[str, str]:
+    """The variables that hand the target's token and project to another program."""
+    label, record = tokens.get_token_record(name, min_ttl=settings.min_ttl())
+    return shell.environment(label, tokens.project_id_of(record), record.token)
+
+
+@cli.command()
+@profile_argument(required=False)
+@click.option(
+    "--shell",
+    "shell_name",
+    type=SHELL_CHOICE,
+    help="Print fish syntax for fish [default: POSIX, for bash, zsh and sh].",
+)
+def env(name: str | None, shell_name: str | None) -> None:
+    """Print UP42_TOKEN, UP42_PROJECT_ID and UP42KEYS_PROFILE as lines to eval.
+
+    eval "$(up42keys env prod)"; fish: up42keys env prod --shell fish | source
+    """
+    click.echo(shell.env_lines(target_environment(name), shell_name), nl=False)
+
+
+class ExecCommand(click.Command):
+    """A command whose arguments after the first ``--`` are another program's, untouched.
+
+    Click drops a ``--`` and would then read the program as NAME; splitting
+    first keeps NAME optional and its completion working.
+    """
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if "--" in args:
+            split = args.index("--")
+            args, ctx.meta[EXEC_ARGV] = args[:split], args[split + 1 :]
+        return super().parse_args(ctx, args)
+
+    def collect_usage_pieces(self, ctx: click.Context) -> list[str]:
+        return [*super().collect_usage_pieces(ctx), "-- CMD [ARGS]..."]
+
+
+EXEC_ARGV = "up42keys.exec.argv"
+
+
+@cli.command(
+    "exec",
+    cls=ExecCommand,
+    context_settings={"allow_extra_args": True},
+)
+@profile_argument(required=False)
+@click.pass_context
+def exec_command(ctx: click.Context, name: str | None) -> int:
+    """Run a command with NAME's UP42_TOKEN, UP42_PROJECT_ID and UP42KEYS_PROFILE set.
+
+    up42keys exec [NAME] -- CMD [ARGS...]. UP42_TOKEN_FILE names a file that holds
+    a valid token for as long as CMD runs. Exits with CMD's exit code (128+N when
+    a signal N killed it); signals sent to up42keys reach CMD.
+    """
+    argv = ctx.meta.get(EXEC_ARGV)
+    if ctx.args or not argv:
+        raise UsageError("give the command after '--': up42keys exec [NAME] -- CMD [ARGS...]")
+    from up42keys import execute
+
+    return execute.run_with_token(name, argv, warn)
+
+
+def warn(message: str) -> None:
+    click.echo(f"up42keys: warning: {message}", err=True)
+
+
 def fail(message: str, exit_code: int) -> int:
     click.echo(f"up42keys: error: {message}", err=True)
     return exit_code
 
 
-def main(argv: list[str] | None = None) -> int:
+def usage_message(error: click.UsageError) -> str:
+    """Click's message, without repeating stray arguments: a pasted API key may be among them."""
+    message = error.format_message()
+    if message.startswith("Got unexpected extra argument"):
+        return message.split(" (", 1)[0] + " (not repeated here, in case it is a secret)"
+    return message
+
+
+def main(argv: list[str] | None = None) -> int:  # noqa: PLR0911 - one exit per kind of error
     """Run the command line; the one place where errors become a line on stderr and an exit code."""
     try:
-        result = cli.main(args=argv, prog_name="up42keys", standalone_mode=False)
+        result = cli.main(
+            args=argv, prog_name=PROG_NAME, complete_var=COMPLETE_VAR, standalone_mode=False
+        )
     except Up42KeysError as error:
         return fail(error.message, error.exit_code)
     except click.UsageError as error:
         command = error.ctx.command_path if error.ctx else "up42keys"
-        return fail(f"{error.format_message()} (see '{command} --help')", EXIT_USAGE)
+        return fail(f"{usage_message(error)} (see '{command} --help')", EXIT_USAGE)
     except click.ClickException as error:
         return fail(error.format_message(), error.exit_code)
     except click.Abort:
         return fail("aborted", EXIT_ERROR)
     except BrokenPipeError:
         return discard_stdout()
+    except OSError as error:
+        # A full disk, a read-only or misplaced directory: the system's reason, not a traceback.
+        where = f" ({error.filename})" if error.filename else ""
+        return fail(f"{error.strerror or error}{where}; check that path and the disk", EXIT_ERROR)
     return result if isinstance(result, int) else 0

@@ -106,7 +106,7 @@ def backoff(attempt: int) -> float:
     import random
 
     step = settings.retry_delay() * 2.0**attempt
-    return min(settings.MAX_RETRY_PAUSE, step * random.uniform(0.5, 1.0))  # noqa: S311 - jitter, not cryptography
+    return min(settings.retry_pause_cap(), step * random.uniform(0.5, 1.0))  # noqa: S311 - jitter, not cryptography
 
 
 def post_token_request(
@@ -136,7 +136,7 @@ def post_token_request(
                 last_problem = f"{url} answered {_describe(response)}"
                 retry_after = _retry_after(response)
                 if retry_after is not None:
-                    pause = min(retry_after, settings.MAX_RETRY_PAUSE)
+                    pause = min(retry_after, settings.retry_pause_cap())
             if attempt + 1 < settings.ATTEMPTS:
                 time.sleep(pause)
     raise Up42UnavailableError(

@@ -13,6 +13,9 @@ EXIT_NO_PROFILE = 3
 EXIT_REJECTED = 4
 EXIT_UNAVAILABLE = 5
 EXIT_KEYRING = 6
+# What shells exit with when a command cannot be run; ``exec`` does the same.
+EXIT_CANNOT_RUN = 126
+EXIT_NOT_FOUND = 127
 
 
 class Up42KeysError(Exception):
@@ -61,3 +64,15 @@ class CorruptFileError(Up42KeysError):
 
 class LockTimeoutError(Up42KeysError):
     """Another up42keys process held a lock for longer than a mint can take (exit 1)."""
+
+
+class CommandNotFoundError(Up42KeysError):
+    """``exec`` found no such program (exit 127, as in shells)."""
+
+    exit_code = EXIT_NOT_FOUND
+
+
+class CommandNotRunnableError(Up42KeysError):
+    """``exec`` found the program but could not start it (exit 126, as in shells)."""
+
+    exit_code = EXIT_CANNOT_RUN

@@ -17,13 +17,14 @@ def hold(lock_path: str, what: str) -> Iterator[None]:
 
     files.ensure_private_dir(os.path.dirname(lock_path))
     wait = settings.lock_timeout()
-    lock = filelock.FileLock(lock_path, mode=files.FILE_MODE)
+    # One instance per path, so that a holder may take the lock again (a mint inside ``add``).
+    lock = filelock.FileLock(lock_path, mode=files.FILE_MODE, is_singleton=True)
     try:
         lock.acquire(timeout=wait)
     except filelock.Timeout:
         raise LockTimeoutError(
-            f"another up42keys process has held the lock on {what} for {wait:.0f} s; "
-            f"if none is running, remove {lock_path}"
+            f"another up42keys process has held the lock on {what} for {wait:.1f} s, longer "
+            f"than a mint may take; try again, or allow more time with {settings.TIMEOUT_ENV}"
         ) from None
     try:
         yield

@@ -15,6 +15,7 @@ CONFIG_DIR_ENV = "UP42KEYS_CONFIG_DIR"
 CACHE_DIR_ENV = "UP42KEYS_CACHE_DIR"
 
 PROFILES_FILE = "profiles.toml"
+KEY_INDEX_FILE = "profiles.keys"
 ACTIVE_FILE = "active"
 PROTECTED_DIR = "protected"
 TOKENS_DIR = "tokens"
@@ -34,9 +35,14 @@ def _windows_local_appdata() -> str:
 
 def config_dir() -> str:
     """Profiles, the active profile's name and the protected markers."""
-    override = os.environ.get(CONFIG_DIR_ENV)
-    if override:
-        return override
+    return os.environ.get(CONFIG_DIR_ENV) or default_config_dir()
+
+
+def default_config_dir() -> str:
+    """The config directory without the ``UP42KEYS_CONFIG_DIR`` override.
+
+    The shell prompt bakes this in and applies the override itself at render time.
+    """
     if sys.platform == "darwin":
         return os.path.expanduser(os.path.join("~", "Library", "Application Support", APP_NAME))
     if sys.platform == "win32":
@@ -46,9 +52,11 @@ def config_dir() -> str:
 
 def cache_dir() -> str:
     """Token records, the current-token file and the locks: all disposable."""
-    override = os.environ.get(CACHE_DIR_ENV)
-    if override:
-        return override
+    return os.environ.get(CACHE_DIR_ENV) or default_cache_dir()
+
+
+def default_cache_dir() -> str:
+    """The cache directory without the ``UP42KEYS_CACHE_DIR`` override (see default_config_dir)."""
     if sys.platform == "darwin":
         return os.path.expanduser(os.path.join("~", "Library", "Caches", APP_NAME))
     if sys.platform == "win32":
@@ -71,6 +79,10 @@ def runtime_dir() -> str:
 
 def profiles_file() -> str:
     return os.path.join(config_dir(), PROFILES_FILE)
+
+
+def key_index_file() -> str:
+    return os.path.join(config_dir(), KEY_INDEX_FILE)
 
 
 def active_file() -> str:

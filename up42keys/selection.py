@@ -126,8 +126,11 @@ def current_label() -> str | None:
 
 
 def chosen_name(argument: str | None) -> str | None:
-    """The profile named by the argument or by ``UP42KEYS_PROFILE``, if any."""
-    if argument:
+    """The profile named by the argument or by ``UP42KEYS_PROFILE``, if any.
+
+    An empty argument is a name too (an invalid one), not the lack of one.
+    """
+    if argument is not None:
         return argument
     return os.environ.get(PROFILE_ENV, "").strip() or None
 

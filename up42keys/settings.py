@@ -14,7 +14,7 @@ DEFAULT_MIN_TTL = 60.0
 DEFAULT_TIMEOUT = 10.0
 DEFAULT_RETRY_DELAY = 0.5
 ATTEMPTS = 3
-# Longest single backoff pause, and the cap on a server's Retry-After.
+# The longest pause before a retry, whatever the backoff or a server's Retry-After say.
 MAX_RETRY_PAUSE = 20.0
 
 
@@ -67,6 +67,16 @@ def retry_delay() -> float:
     return _env_seconds(RETRY_DELAY_ENV, DEFAULT_RETRY_DELAY)
 
 
+def retry_pause_cap() -> float:
+    """The longest pause before a retry: no longer than a request may take, and never over 20 s.
+
+    Tying it to the timeout bounds a whole mint by the one setting the user
+    gives: at most ``ATTEMPTS`` requests and ``ATTEMPTS - 1`` pauses.
+    """
+    return min(MAX_RETRY_PAUSE, timeout())
+
+
 def lock_timeout() -> float:
-    """How long to wait for another process's mint: as long as a mint can take, and a margin."""
-    return ATTEMPTS * (timeout() + MAX_RETRY_PAUSE) + 5.0
+    """How long to wait for another process's mint: the longest a mint can take, and a timeout."""
+    longest_mint = ATTEMPTS * timeout() + (ATTEMPTS - 1) * retry_pause_cap()
+    return longest_mint + timeout()

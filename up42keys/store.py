@@ -20,7 +20,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
-from up42keys import files, paths, selection
+from up42keys import cache, files, paths, selection
 from up42keys.errors import CorruptFileError, ProfileNotFoundError, UsageError
 
 FORMAT_VERSION = 1
@@ -134,14 +134,15 @@ def load() -> dict[str, Profile]:
     where = paths.profiles_file()
     try:
         with open(where, "rb") as stream:
+            identity = cache.file_identity(os.fstat(stream.fileno()))
             document = toml_reader.load(stream)
     except FileNotFoundError:
         return {}
     except OSError as error:
         raise CorruptFileError(
-            f"cannot read {where}: {error.strerror}; fix its permissions"
+            f"cannot read {where} ({error.strerror}); make it a file you can read"
         ) from None
-    except toml_reader.TOMLDecodeError as error:
+    except (toml_reader.TOMLDecodeError, UnicodeDecodeError) as error:
         raise CorruptFileError(
             f"{where} is not valid TOML ({error}); repair it or restore a backup"
         ) from None
@@ -151,7 +152,14 @@ def load() -> dict[str, Profile]:
     tables = document.get("profiles", {})
     if not isinstance(tables, dict):
         raise CorruptFileError(f"{where}: 'profiles' is not a table; repair it")
-    return {name: _profile_from_toml(name, table, where) for name, table in tables.items()}
+    profiles = {name: _profile_from_toml(name, table, where) for name, table in tables.items()}
+    # After a hand edit, the first full read puts the fast path back in service.
+    cache.write_key_index(identity, _cache_keys(profiles))
+    return profiles
+
+
+def _cache_keys(profiles: dict[str, Profile]) -> dict[str, str]:
+    return {name: profile.cache_key for name, profile in profiles.items()}
 
 
 def get(name: str) -> Profile:
@@ -171,6 +179,7 @@ def save(profiles: dict[str, Profile]) -> None:
         "profiles": {name: profiles[name].to_toml() for name in sorted(profiles)},
     }
     files.atomic_write(paths.profiles_file(), tomli_w.dumps(document))
+    cache.write_key_index(cache.profile_file_identity(), _cache_keys(profiles))
     _sync_protected_markers(profiles)
 
 

@@ -17,9 +17,10 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import signal
 import tempfile
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from types import TracebackType
 
 from up42keys import client, files, paths, settings, tokens
@@ -60,6 +61,7 @@ class TokenFileKeeper:
         self._on_error = on_error
         self._directory: str | None = None
         self._record: TokenRecord | None = None
+        self._target: tokens.Target | None = None
         self._thread: threading.Thread | None = None
         self._stopped = threading.Event()
         self._warned_short = False
@@ -72,6 +74,13 @@ class TokenFileKeeper:
         if self._directory is None:
             raise RuntimeError("the token file exists only between start() and stop()")
         return os.path.join(self._directory, TOKEN_FILE_NAME)
+
+    @property
+    def target(self) -> tokens.Target:
+        """The profile or environment credentials the file serves, resolved at ``start``."""
+        if self._target is None:
+            raise RuntimeError("the token file exists only between start() and stop()")
+        return self._target
 
     @property
     def record(self) -> TokenRecord:
@@ -88,7 +97,7 @@ class TokenFileKeeper:
         """
         if self._thread is not None or self._stopped.is_set():
             raise RuntimeError("a TokenFileKeeper starts once")
-        target = tokens.resolve_target(self._profile)
+        target = self._target = tokens.resolve_target(self._profile)
         record = tokens.get_record(target, min_ttl=self.renew_below)
         runtime = paths.runtime_dir()
         files.ensure_private_dir(runtime)
@@ -98,7 +107,8 @@ class TokenFileKeeper:
             self._thread = threading.Thread(
                 target=self._keep_fresh, args=(target,), name="up42keys-token-file", daemon=True
             )
-            self._thread.start()
+            with _signals_blocked():
+                self._thread.start()
         except BaseException:
             self.stop()
             raise
@@ -177,6 +187,26 @@ class TokenFileKeeper:
             return
         with contextlib.suppress(Exception):  # a broken stderr must not end the renewals
             self._on_error(message)
+
+
+@contextlib.contextmanager
+def _signals_blocked() -> Iterator[None]:
+    """Block every signal in this thread for a while; a thread started meanwhile inherits that.
+
+    A signal sent to the process goes to any thread that does not block it.
+    Python runs handlers in the main thread, but only wakes it when the main
+    thread itself was interrupted: were the keeper's thread to take a SIGTERM
+    while the main thread waits for a child (as ``exec`` does), the handler
+    that passes it on would not run until the child ended.
+    """
+    if not hasattr(signal, "pthread_sigmask"):
+        yield
+        return
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, signal.valid_signals())
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 def _describe(error: Exception) -> str:

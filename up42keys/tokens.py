@@ -73,14 +73,19 @@ def store_minted(target: Target, minted: client.MintedToken) -> cache.TokenRecor
     """Cache a minted token (and an account's refresh token); the active profile's token also
     goes to the current-token file.
 
-    Callers hold the target's lock.
+    Callers hold the target's lock. The profile store's lock, which ``use``
+    holds while it switches, keeps the active profile from changing between
+    the check and the write: the current-token file never gets the token of
+    a profile that is no longer active.
     """
     record = cache.TokenRecord(minted.access_token, minted.expires_at, target.cache_key)
     cache.write(record_name(target), record)
     if isinstance(target, Profile) and target.kind == "account":
         accounts.keep_refresh_token(target, minted)
-    if isinstance(target, Profile) and selection.read_active() == target.name:
-        cache.write_current_token(record.token)
+    if isinstance(target, Profile):
+        with store.locked():
+            if selection.read_active() == target.name:
+                cache.write_current_token(record.token)
     return record
 
 

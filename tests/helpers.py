@@ -1,0 +1,57 @@
+"""Small helpers that several test modules share."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from tests.conftest import API_KEY
+from up42keys import files
+
+
+def files_under(*roots: str) -> list[str]:
+    """Every file below the given directories."""
+    return [
+        os.path.join(directory, name)
+        for root in roots
+        for directory, _, names in os.walk(root)
+        for name in names
+    ]
+
+
+def imported_modules(stderr: str) -> set[str]:
+    """The modules named by ``PYTHONPROFILEIMPORTTIME``'s report."""
+    return {
+        line.rsplit("|", 1)[1].strip()
+        for line in stderr.splitlines()
+        if line.startswith("import time:") and "|" in line
+    }
+
+
+def add_by_process(up42keys, server, name: str, project_id: str) -> None:
+    """Add an unverified profile with the installed command (and so into its keyring)."""
+    result = up42keys(
+        "add", name, "--project-id", project_id, "--api-url", server.url,
+        "--api-key-stdin", "--no-verify", input=API_KEY + "\n",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+
+
+def fail_writes_to(monkeypatch: pytest.MonkeyPatch, path: str, code: int, reason: str) -> None:
+    """Make every atomic write to ``path`` fail as the OS would, and let all others through."""
+    real_write = files.atomic_write
+
+    def failing_write(target: str, content: str) -> None:
+        if target == path:
+            raise OSError(code, reason, target)
+        real_write(target, content)
+
+    monkeypatch.setattr(files, "atomic_write", failing_write)
+
+
+def give_installed_command_the_key(name: str) -> None:
+    """Store the key where the installed command's keyring (keyrings.alt's file) finds it."""
+    from keyrings.alt.file import PlaintextKeyring
+
+    PlaintextKeyring().set_password("up42keys", name, API_KEY)

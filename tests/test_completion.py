@@ -1,0 +1,132 @@
+"""TAB completion: the shipped scripts match the command, and real shells list the profiles."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import installed_command
+from tests.shellkit import REPOSITORY, add_prod_and_dev, listings, require, run_shell, shell_env
+
+COMPLETION_FILES = {"bash": "up42keys.bash", "zsh": "_up42keys", "fish": "up42keys.fish"}
+# Every command that takes a profile name, with the words typed before the name.
+PROFILE_COMMANDS = ["use", "token", "remove", "rename", "inspect", "env", "exec", "protect"]
+
+
+@pytest.fixture
+def profiles(server, project_id):
+    return add_prod_and_dev(server, project_id)
+
+
+@pytest.mark.parametrize("shell", sorted(COMPLETION_FILES))
+def test_shipped_completion_files_are_what_the_command_prints(shell):
+    printed = subprocess.run(
+        [installed_command(), "completion", shell],
+        capture_output=True,
+        text=True,
+        env=shell_env(),
+        check=True,
+    ).stdout
+    shipped = (REPOSITORY / "completions" / COMPLETION_FILES[shell]).read_text()
+    assert "_UP42KEYS_COMPLETE" in printed
+    assert printed == shipped, f"completions/ is stale: run scripts/update-completions ({shell})"
+
+
+@pytest.mark.shells
+def test_bash_completion_lists_profiles_for_every_profile_command(profiles):
+    script = f"source {REPOSITORY}/completions/up42keys.bash\n"
+    for command in PROFILE_COMMANDS:
+        script += (
+            f"COMP_WORDS=(up42keys {command} ''); COMP_CWORD=2; COMPREPLY=()\n"
+            "_up42keys_completion up42keys\n"
+            f'printf "{command}:%s\\n" "${{COMPREPLY[@]}}"\n'
+        )
+    script += (
+        "COMP_WORDS=(up42keys use p); COMP_CWORD=2; COMPREPLY=()\n"
+        "_up42keys_completion up42keys\n"
+        'printf "prefix:%s\\n" "${COMPREPLY[@]}"\n'
+        "COMP_WORDS=(up42keys pro); COMP_CWORD=1; COMPREPLY=()\n"
+        "_up42keys_completion up42keys\n"
+        'printf "command:%s\\n" "${COMPREPLY[@]}"\n'
+    )
+    result = run_shell("bash", script)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    for command in PROFILE_COMMANDS:
+        assert [line for line in lines if line.startswith(command + ":")] == [
+            f"{command}:dev",
+            f"{command}:prod",
+        ]
+    assert [line for line in lines if line.startswith("prefix:")] == ["prefix:prod"]
+    assert [line for line in lines if line.startswith("command:")] == ["command:protect"]
+
+
+@pytest.mark.shells
+def test_bash_completion_works_beside_the_shell_function(profiles):
+    script = (
+        'eval "$(up42keys shell-init bash)"\n'
+        'eval "$(up42keys completion bash)"\n'
+        "COMP_WORDS=(up42keys exec ''); COMP_CWORD=2\n"
+        "_up42keys_completion up42keys\n"
+        'printf "%s\\n" "${COMPREPLY[@]}"\n'
+    )
+    result = run_shell("bash", script)
+    assert result.stdout.splitlines() == ["dev", "prod"], result.stderr
+
+
+@pytest.mark.shells
+def test_fish_completion_lists_profiles(profiles):
+    script = (
+        f"source {REPOSITORY}/completions/up42keys.fish\n"
+        "complete -C 'up42keys use '\n"
+        "echo '=='\n"
+        "complete -C 'up42keys rename d'\n"
+    )
+    result = run_shell("fish", script)
+    assert result.returncode == 0, result.stderr
+    assert listings(result.stdout) == [["dev", "prod"], ["dev"]]
+
+
+@pytest.mark.shells
+def test_zsh_completion_parses_and_lists_profiles(profiles):
+    path = REPOSITORY / "completions" / "_up42keys"
+    parsed = subprocess.run(
+        [require("zsh"), "-n", str(path)], capture_output=True, text=True, check=False
+    )
+    assert parsed.returncode == 0, parsed.stderr
+    # Outside a completion widget, stand in for compdef and compadd: compadd gets the
+    # candidates as the array named by its last argument (compadd ... -a completions).
+    script = (
+        "compdef() { : }\n"
+        f"source {path}\n"
+        'compadd() { print -rl -- "${(@P)${@[-1]}}" }\n'
+        "words=(up42keys use ''); CURRENT=3\n"
+        "_up42keys_completion\n"
+        "echo '=='\n"
+        "words=(up42keys token p); CURRENT=3\n"
+        "_up42keys_completion\n"
+    )
+    result = run_shell("zsh", script)
+    assert result.returncode == 0, result.stderr
+    assert listings(result.stdout) == [["dev", "prod"], ["prod"]]
+
+
+def test_completion_reads_the_profile_file_only(profiles):
+    """Completion never loads keyring (an unlock prompt on TAB) nor httpx (slow)."""
+    result = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "up42keys"],
+        capture_output=True,
+        text=True,
+        env=shell_env(
+            _UP42KEYS_COMPLETE="bash_complete", COMP_WORDS="up42keys use ", COMP_CWORD="2"
+        ),
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["plain,dev", "plain,prod"]
+    imported = {line.split("|")[-1].strip() for line in result.stderr.splitlines()}
+    assert "up42keys.cli" in imported
+    heavy = {name for name in imported if name.split(".")[0] in ("keyring", "httpx", "jwt")}
+    assert heavy == set()

@@ -1,0 +1,259 @@
+"""Every network fault ends in its exit code and one line, is retried only when worth it,
+and leaves nothing in the cache.
+
+Faults come from the fake server's queue (``server.inject``); pauses are
+recorded instead of slept, so Retry-After and backoff are checked exactly.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import socket
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.fakeup42 import Fault, closed_port_url
+from tests.helpers import add_by_process
+from tests.test_cli import add
+from up42keys import client, paths, settings
+
+
+@pytest.fixture
+def prod(run, server, project_id) -> str:
+    """An active profile with no token cached yet."""
+    outcome = add(run, server, "prod", project_id, "--no-verify")
+    assert outcome.exit_code == 0, outcome.stderr
+    assert not Path(paths.token_record("prod")).exists()
+    return "prod"
+
+
+@pytest.fixture
+def pauses(monkeypatch) -> list[float]:
+    """The client's pauses before retries, recorded instead of slept."""
+    recorded: list[float] = []
+    monkeypatch.setattr(client.time, "sleep", recorded.append)
+    return recorded
+
+
+def one_line_error(stderr: str) -> str:
+    assert stderr.startswith("up42keys: error: "), stderr
+    assert len(stderr.splitlines()) == 1, stderr
+    assert "Traceback" not in stderr
+    return stderr
+
+
+def assert_nothing_cached() -> None:
+    assert not Path(paths.token_record("prod")).exists()
+    assert not Path(paths.current_token_file()).exists()
+
+
+def test_503_then_success_is_retried(run, server, prod, pauses):
+    server.inject(Fault(503, json_body={"error": {"code": 503, "message": "busy"}}))
+    outcome = run("token")
+    assert outcome.exit_code == 0, outcome.stderr
+    assert len(server.requests) == 2
+    assert server.mints == 1
+    assert len(pauses) == 1
+    assert Path(paths.token_record("prod")).read_text().splitlines()[2] == outcome.stdout.strip()
+
+
+@pytest.mark.parametrize(
+    ("fault", "expected"),
+    [
+        (Fault(500, json_body={"error": {"code": 500, "message": "Internal\nerror"}}), "HTTP 500"),
+        (Fault(502, text_body="<html>Bad Gateway</html>", content_type="text/html"), "HTTP 502"),
+        (Fault(503, json_body={"error": {"code": 503, "message": "down for upkeep"}}), "upkeep"),
+        (Fault(504, text_body=""), "HTTP 504"),
+        (Fault(429, json_body={"error": {"code": 429, "message": "slow down"}}), "slow down"),
+    ],
+)
+def test_retryable_status_is_tried_three_times_then_exit_5(
+    run, server, prod, pauses, fault, expected
+):
+    server.inject(fault, fault, fault)
+    outcome = run("token")
+    assert outcome.exit_code == 5
+    assert expected in one_line_error(outcome.stderr)
+    assert "3 attempts" in outcome.stderr
+    assert len(server.requests) == settings.ATTEMPTS
+    assert len(pauses) == settings.ATTEMPTS - 1
+    assert server.mints == 0
+    assert_nothing_cached()
+
+
+@pytest.mark.parametrize(
+    ("retry_after", "timeout", "expected"),
+    [
+        ("2", None, 2.0),
+        ("0", None, 0.0),
+        ("3600", None, settings.DEFAULT_TIMEOUT),  # capped at the request timeout
+        ("3600", "0.5", 0.5),
+        ("3600", "60", settings.MAX_RETRY_PAUSE),  # and never over 20 s
+    ],
+)
+def test_429_retry_after_is_honoured_and_capped(
+    run, server, prod, pauses, monkeypatch, retry_after, timeout, expected
+):
+    if timeout is not None:
+        monkeypatch.setenv("UP42KEYS_TIMEOUT", timeout)
+    server.inject(Fault(429, json_body={}, headers={"Retry-After": retry_after}))
+    outcome = run("token")
+    assert outcome.exit_code == 0, outcome.stderr
+    assert pauses == [expected]
+    assert server.mints == 1
+
+
+def test_retry_after_as_http_date(run, server, prod, pauses):
+    moment = email.utils.formatdate(time.time() + 5, usegmt=True)
+    server.inject(Fault(503, json_body={}, headers={"Retry-After": moment}))
+    assert run("token").exit_code == 0
+    assert len(pauses) == 1
+    assert 3 <= pauses[0] <= 5
+
+
+def test_backoff_doubles_with_jitter(run, server, prod, pauses, monkeypatch):
+    monkeypatch.setenv("UP42KEYS_RETRY_DELAY", "0.4")
+    server.inject(Fault(503, json_body={}), Fault(503, json_body={}))
+    assert run("token").exit_code == 0
+    first, second = pauses
+    assert 0.2 <= first <= 0.4
+    assert 0.4 <= second <= 0.8
+
+
+@pytest.mark.parametrize(
+    ("fault", "code", "expected"),
+    [
+        (
+            Fault(401, json_body={"error": {"code": 401, "message": "Invalid credentials"}}),
+            4,
+            "Invalid credentials",
+        ),
+        (
+            Fault(403, json_body={"error": {"code": 403, "message": "Project disabled"}}),
+            4,
+            "Project disabled",
+        ),
+        (
+            Fault(400, json_body={"error": "invalid_grant", "error_description": "bad key"}),
+            4,
+            "bad key",
+        ),
+        (
+            Fault(400, json_body={"error": {"code": 400, "message": "malformed request"}}),
+            5,
+            "malformed request",
+        ),
+        (Fault(404, text_body="<html>Not Found</html>", content_type="text/html"), 5, "HTTP 404"),
+    ],
+)
+def test_client_errors_are_never_retried(run, server, prod, pauses, fault, code, expected):
+    server.inject(fault)
+    outcome = run("token")
+    assert outcome.exit_code == code
+    assert expected in one_line_error(outcome.stderr)
+    assert str(fault.status) in outcome.stderr
+    assert len(server.requests) == 1
+    assert pauses == []
+    assert_nothing_cached()
+
+
+@pytest.mark.parametrize(
+    ("fault", "expected"),
+    [
+        (
+            Fault(200, text_body="<html>Sign in to the proxy</html>", content_type="text/html"),
+            "text/html",
+        ),
+        (Fault(200, json_body={"data": {}}), "without a token"),
+        (Fault(200, json_body=["not", "an", "object"]), "not a token"),
+        (Fault(200, json_body={"data": {"accessToken": ""}}), "without a token"),
+        (Fault(200, json_body={"data": {"accessToken": 42}}), "without a token"),
+        (Fault(200, json_body={"data": {"accessToken": "opaque-token"}}), "not a JWT"),
+        (Fault(200, json_body={"access_token": "a b.c.d"}), "not a JWT"),
+        (Fault(200, json_body={"access_token": "abc.def.ghi"}), "not a readable JWT"),
+    ],
+)
+def test_a_200_without_a_token_is_exit_5_and_never_cached(
+    run, server, prod, pauses, fault, expected
+):
+    server.inject(fault)
+    outcome = run("token")
+    assert outcome.exit_code == 5
+    assert expected in one_line_error(outcome.stderr)
+    assert outcome.stdout == ""
+    assert len(server.requests) == 1
+    assert_nothing_cached()
+
+
+def test_failed_mint_leaves_an_expired_record_as_it_was(run, server, prod, pauses):
+    assert run("token").exit_code == 0
+    record = Path(paths.token_record("prod"))
+    current = Path(paths.current_token_file())
+    lines = record.read_text().splitlines()
+    record.write_text(f"{int(time.time()) - 10}\n{lines[1]}\n{lines[2]}\n")
+    before = (record.read_bytes(), current.read_bytes())
+    server.inject(*[Fault(503, json_body={})] * 3)
+    assert run("token").exit_code == 5
+    server.inject(Fault(200, json_body={"data": {"accessToken": "opaque"}}))
+    assert run("token").exit_code == 5
+    assert (record.read_bytes(), current.read_bytes()) == before
+
+
+def test_hung_server_gives_exit_5_within_three_timeouts_and_backoff(up42keys, server, project_id):
+    timeout = 0.3
+    env = {"UP42KEYS_TIMEOUT": str(timeout), "UP42KEYS_RETRY_DELAY": "0.05"}
+    add_by_process(up42keys, server, "prod", project_id)
+    server.inject(*[Fault(hang=5 * timeout)] * 3)
+    started = time.monotonic()
+    result = up42keys("token", env=env)
+    elapsed = time.monotonic() - started
+    assert result.returncode == 5
+    assert f"no answer from {server.url}/oauth/token within 0.3 s" in one_line_error(result.stderr)
+    assert len(server.requests) == 3
+    # Three timeouts and two short pauses, and the interpreter's start; never the 1.5 s hangs.
+    assert 3 * timeout <= elapsed < 3 * timeout + 2 * 0.1 + 3.0
+    assert not Path(paths.token_record("prod")).exists()
+
+
+def test_closed_port_gives_exit_5_naming_the_url(up42keys):
+    url = closed_port_url()
+    added = up42keys(*add_with_url(url), input="key\n")
+    assert added.returncode == 5
+    assert f"cannot connect to {url}/oauth/token" in one_line_error(added.stderr)
+    assert not Path(paths.profiles_file()).exists()
+
+
+def test_unresolvable_name_gives_exit_5_naming_the_url(run, monkeypatch, pauses):
+    """No real DNS: the resolver is replaced by one that fails as for a name that is not there."""
+    looked_up: list[object] = []
+
+    def no_such_name(host: object, *_args: object, **_kwargs: object) -> list[object]:
+        looked_up.append(host)
+        raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+
+    monkeypatch.setattr(socket, "getaddrinfo", no_such_name)
+    url = "https://api.up42.invalid"
+    outcome = run(*add_with_url(url), input="key\n")
+    assert outcome.exit_code == 5
+    assert f"cannot connect to {url}/oauth/token" in one_line_error(outcome.stderr)
+    assert "Name or service not known" in outcome.stderr
+    assert looked_up == ["api.up42.invalid"] * settings.ATTEMPTS
+    assert not Path(paths.profiles_file()).exists()
+
+
+def add_with_url(url: str) -> list[str]:
+    """The arguments of a verified ``add`` against ``url``."""
+    return [
+        "add", "prod", "--project-id", "12345678-1234-1234-1234-123456789abc",
+        "--api-url", url, "--api-key-stdin",
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "soon", "inf"])
+def test_timeout_setting_must_be_positive(run, prod, monkeypatch, value):
+    monkeypatch.setenv("UP42KEYS_TIMEOUT", value)
+    outcome = run("token")
+    assert outcome.exit_code == 2
+    assert "UP42KEYS_TIMEOUT" in one_line_error(outcome.stderr)

@@ -1,0 +1,210 @@
+"""Shell code: the prompt and switching functions of ``shell-init``, and quoted ``env`` lines.
+
+The prompt function runs on every prompt, so in bash and zsh it starts no
+process at all: it reads the plain-text state files (the ``active`` file,
+line 1 of a token record, the protected markers) with ``read`` and ``[[ -e ]]``
+and takes the time from a builtin. The directories are baked in when the code
+is generated, since finding them again would need a process, while
+``UP42KEYS_CONFIG_DIR`` and ``UP42KEYS_CACHE_DIR`` still win at render time.
+
+Everything a shell evaluates is quoted here, in one place, with quoting that
+survives any value: the tokens and IDs come from a server, not from us.
+"""
+
+from __future__ import annotations
+
+from up42keys import paths, selection
+
+SHELLS = ("bash", "zsh", "fish")
+TOKEN_ENV = "UP42_TOKEN"  # noqa: S105 - the name of a variable, not a secret
+# Set by the shell function around ``use --shell``: only it can change its shell's environment.
+SHELL_FUNCTION_ENV = "UP42KEYS_SHELL_FUNCTION"
+
+
+def posix_quote(value: str) -> str:
+    """``value`` in single quotes, for bash, zsh and sh: nothing inside them is special."""
+    return "'" + value.replace("'", "'\\''") + "'"
+
+
+def fish_quote(value: str) -> str:
+    """``value`` in fish's single quotes, where only backslash and quote are special."""
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def environment(label: str, project_id: str | None, token: str) -> dict[str, str]:
+    """The variables ``env`` prints and ``exec`` sets for a target and its token.
+
+    ``UP42KEYS_PROFILE`` pins nested ``up42keys`` calls to the same profile;
+    for ``(environment)`` credentials there is no profile to pin.
+    """
+    variables = {TOKEN_ENV: token}
+    if project_id is not None:
+        variables[selection.PROJECT_ID_ENV] = project_id
+    if label != selection.ENVIRONMENT_LABEL:
+        variables[selection.PROFILE_ENV] = label
+    return variables
+
+
+def env_lines(variables: dict[str, str], shell: str | None) -> str:
+    """Lines that set ``variables`` when evaluated: fish syntax for fish, else POSIX."""
+    if shell == "fish":
+        lines = [f"set -gx {name} {fish_quote(value)}" for name, value in variables.items()]
+    else:
+        lines = [f"export {name}={posix_quote(value)}" for name, value in variables.items()]
+    return "".join(line + "\n" for line in lines)
+
+
+def init_code(shell: str) -> str:
+    """The code ``shell-init`` prints for ``shell``, with today's directories baked in."""
+    if shell == "fish":
+        quote, template = fish_quote, _FISH
+    else:
+        quote = posix_quote
+        template = _POSIX.replace("@SHELL@", shell).replace("@NOW@", _NOW[shell])
+        template = template.replace("@SETUP@", _SETUP[shell]).replace("@LOCAL@", _LOCAL[shell])
+    return (
+        template.replace("@CONFIG_DIR@", quote(paths.default_config_dir()))
+        .replace("@CACHE_DIR@", quote(paths.default_cache_dir()))
+        .replace("@SHELL_FUNCTION_ENV@", SHELL_FUNCTION_ENV)
+    )
+
+
+# bash >= 4.2 has printf's %(...)T; zsh has $EPOCHSECONDS from zsh/datetime. Neither forks.
+_NOW = {
+    "bash": "printf -v __up42keys_now '%(%s)T' -1",
+    "zsh": "__up42keys_now=${EPOCHSECONDS-}",
+}
+_SETUP = {"bash": "", "zsh": "zmodload -F zsh/datetime p:EPOCHSECONDS 2>/dev/null\n"}
+# zsh: the user's options (KSH_ARRAYS, OCTAL_ZEROES, ...) must not change what these functions do.
+_LOCAL = {"bash": "", "zsh": "    emulate -L zsh\n"}
+
+_POSIX = r"""# up42keys shell integration for @SHELL@: eval "$(up42keys shell-init @SHELL@)"
+@SETUP@__up42keys_config_dir=@CONFIG_DIR@
+__up42keys_cache_dir=@CACHE_DIR@
+
+# __up42keys_ps1 [-v VAR] [FORMAT [PROTECTED_FORMAT]]: the profile for the prompt, such as
+# "up42:prod", "up42:prod!" (token expired or missing) or "up42:prod[protected]"; nothing
+# when no profile is active. With -v VAR it sets VAR instead of printing. Starts no process.
+__up42keys_ps1() {
+@LOCAL@    local __up42keys_var=
+    if [[ ${1-} == -v ]]; then
+        __up42keys_var=${2-}
+        shift 2
+    fi
+    local __up42keys_config=${UP42KEYS_CONFIG_DIR:-$__up42keys_config_dir}
+    local __up42keys_cache=${UP42KEYS_CACHE_DIR:-$__up42keys_cache_dir}
+    local __up42keys_name=${UP42KEYS_PROFILE-} __up42keys_expiry= __up42keys_now=
+    local __up42keys_format=${1:-${UP42KEYS_PS1_FORMAT:-up42:%s}} __up42keys_out=
+    if [[ -z $__up42keys_name && -f $__up42keys_config/active ]]; then
+        read -r __up42keys_name 2>/dev/null <"$__up42keys_config/active" || :
+    fi
+    if [[ -n $__up42keys_name && $__up42keys_name != [-.]* &&
+          $__up42keys_name != *[!A-Za-z0-9._-]* ]]; then
+        if [[ -f $__up42keys_cache/tokens/$__up42keys_name ]]; then
+            read -r __up42keys_expiry 2>/dev/null <"$__up42keys_cache/tokens/$__up42keys_name" || :
+        fi
+        @NOW@
+        if [[ -e $__up42keys_config/protected/$__up42keys_name ]]; then
+            __up42keys_format=${2:-${UP42KEYS_PS1_PROTECTED_FORMAT:-up42:%s[protected]}}
+        fi
+        if [[ -z $__up42keys_expiry || $__up42keys_expiry == *[!0-9]* ]] ||
+           (( 10#$__up42keys_expiry <= 10#${__up42keys_now:-0} )); then
+            __up42keys_name+=${UP42KEYS_PS1_EXPIRED-!}
+        fi
+        printf -v __up42keys_out -- "$__up42keys_format" "$__up42keys_name"
+    fi
+    if [[ -n $__up42keys_var ]]; then
+        printf -v "$__up42keys_var" '%s' "$__up42keys_out"
+    else
+        printf '%s' "$__up42keys_out"
+    fi
+}
+
+# "up42keys use --shell NAME" switches this shell only; "up42keys use --shell -" drops that.
+# Everything else runs the real command.
+up42keys() {
+@LOCAL@    if [[ ${1-} == use ]]; then
+        local __up42keys_arg __up42keys_shell= __up42keys_drop=
+        for __up42keys_arg in "${@:2}"; do
+            case $__up42keys_arg in
+                --shell) __up42keys_shell=1 ;;
+                -) __up42keys_drop=1 ;;
+                -h|--help) __up42keys_shell= ; break ;;
+            esac
+        done
+        if [[ -n $__up42keys_shell && -n $__up42keys_drop ]]; then
+            unset UP42KEYS_PROFILE
+            printf 'This shell follows the active profile again.\n' >&2
+            return 0
+        fi
+        if [[ -n $__up42keys_shell ]]; then
+            local __up42keys_name
+            __up42keys_name=$(@SHELL_FUNCTION_ENV@=1 command up42keys "$@") || return
+            export UP42KEYS_PROFILE="$__up42keys_name"
+            return 0
+        fi
+    fi
+    command up42keys "$@"
+}
+"""
+
+_FISH = r"""# up42keys shell integration for fish: up42keys shell-init fish | source
+set -g __up42keys_config_dir @CONFIG_DIR@
+set -g __up42keys_cache_dir @CACHE_DIR@
+
+# __up42keys_ps1 [FORMAT [PROTECTED_FORMAT]]: the profile for the prompt, such as "up42:prod",
+# "up42:prod!" (token expired or missing) or "up42:prod[protected]"; nothing when none is active.
+function __up42keys_ps1 --description 'The up42keys profile, for the prompt'
+    set -l config $__up42keys_config_dir
+    test -n "$UP42KEYS_CONFIG_DIR"; and set config $UP42KEYS_CONFIG_DIR
+    set -l cache $__up42keys_cache_dir
+    test -n "$UP42KEYS_CACHE_DIR"; and set cache $UP42KEYS_CACHE_DIR
+    set -l name $UP42KEYS_PROFILE
+    if test -z "$name"; and test -f $config/active
+        read name <$config/active
+    end
+    string match -qr -- '^[A-Za-z0-9_][A-Za-z0-9._-]*$' "$name"; or return 0
+    set -l format up42:%s
+    test -n "$UP42KEYS_PS1_FORMAT"; and set format $UP42KEYS_PS1_FORMAT
+    test -n "$argv[1]"; and set format $argv[1]
+    if test -e $config/protected/$name
+        set format 'up42:%s[protected]'
+        test -n "$UP42KEYS_PS1_PROTECTED_FORMAT"; and set format $UP42KEYS_PS1_PROTECTED_FORMAT
+        test -n "$argv[2]"; and set format $argv[2]
+    end
+    set -l expired !
+    set -q UP42KEYS_PS1_EXPIRED; and set expired $UP42KEYS_PS1_EXPIRED
+    set -l record $cache/tokens/$name
+    set -l expiry
+    test -f $record; and read expiry <$record
+    if string match -qr -- '^[0-9]+$' "$expiry"
+        set -l now
+        if builtin -q path
+            set now (math (path mtime -- $record) + (path mtime --relative -- $record))
+        else
+            set now (date +%s)
+        end
+        test "$expiry" -gt "$now"; or set name "$name$expired"
+    else
+        set name "$name$expired"
+    end
+    printf $format $name
+end
+
+# "up42keys use --shell NAME" switches this shell only; "up42keys use --shell -" drops that.
+# Everything else runs the real command.
+function up42keys --wraps up42keys --description 'up42keys, with use --shell for this shell'
+    if test "$argv[1]" = use; and contains -- --shell $argv
+        and not contains -- --help $argv; and not contains -- -h $argv
+        if contains -- - $argv
+            set -e -g UP42KEYS_PROFILE
+            printf 'This shell follows the active profile again.\n' >&2
+            return 0
+        end
+        set -l name (@SHELL_FUNCTION_ENV@=1 command up42keys $argv); or return
+        set -gx UP42KEYS_PROFILE $name
+        return 0
+    end
+    command up42keys $argv
+end
+"""
