@@ -375,12 +375,12 @@ def rename(old: str, new: str) -> None:
 @profile_argument(required=False)
 def inspect(name: str | None) -> None:
     """Show the decoded header and claims of NAME's token, not the token itself."""
+    import json
+
     label, record = tokens.get_token_record(name, min_ttl=0)
     header = jwtinfo.header(record.token)
     claims = jwtinfo.claims(record.token)
     left = record.seconds_left()
-    import json
-
     click.echo(f"profile: {label}")
     click.echo("header:\n" + json.dumps(header, indent=2, sort_keys=True))
     click.echo("claims:\n" + json.dumps(claims, indent=2, sort_keys=True))
