@@ -45,8 +45,8 @@ def main() -> int:
     After a fast answer the process ends at once (``os._exit``), without the
     interpreter's teardown: the answer is flushed, no file is open, nothing
     waits on stderr or in an atexit handler, and the teardown would cost about
-    2 ms, as much as everything else the fast path does after ``import re``.
-    So call it as a program's entry point only, as the launcher does.
+    2 ms, twice the fast path's own work. So call it as a program's entry
+    point only, as the launcher does.
     """
     try:
         # Without a stdout (closed by the caller) the full path decides what happens.
