@@ -60,7 +60,9 @@ class FakeUp42:
         self.accounts: dict[str, str] = {}
         self.token_ttl = 300
         self.refresh_ttl = 1800
-        self.send_expires_in = False
+        # Sent as expires_in when set; the JWT's own exp always says token_ttl (unless omit_exp).
+        self.expires_in: int | None = None
+        self.omit_exp = False
         self.top_level_token = False
         # Seconds the server's clock (its Date header) runs ahead of the real one.
         self.clock_offset = 0.0
@@ -141,6 +143,8 @@ class FakeUp42:
             "exp": now + ttl,
             "jti": str(uuid.uuid4()),
         }
+        if self.omit_exp:
+            del claims["exp"]
         return jwt.encode(claims, SIGNING_KEY, algorithm="HS512")
 
     # -- request handling -------------------------------------------------------------
@@ -203,8 +207,8 @@ class FakeUp42:
         body: dict[str, Any] = (
             {"access_token": token} if self.top_level_token else {"data": {"accessToken": token}}
         )
-        if self.send_expires_in:
-            body["expires_in"] = self.token_ttl
+        if self.expires_in is not None:
+            body["expires_in"] = self.expires_in
         self._json(request, 200, body)
 
     def _account_grant(self, request: BaseHTTPRequestHandler, form: dict[str, str]) -> None:

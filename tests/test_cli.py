@@ -130,12 +130,20 @@ def test_token_json(run, server, project_id):
     assert jwt.decode(data["token"], options={"verify_signature": False})["sub"] == project_id
 
 
-def test_expiry_from_expires_in_or_exp_or_default(run, server, project_id):
-    server.send_expires_in = True
-    server.token_ttl = 120
+@pytest.mark.parametrize(
+    ("expires_in", "omit_exp", "lifetime"),
+    [(120, False, 120), (None, False, 200), (None, True, 300)],
+    ids=["expires_in", "exp-claim", "default-300s"],
+)
+def test_expiry_from_expires_in_or_exp_or_default(
+    run, server, project_id, expires_in, omit_exp, lifetime
+):
+    server.token_ttl = 200
+    server.expires_in = expires_in
+    server.omit_exp = omit_exp
     add(run, server, "prod", project_id)
     expires_at = json.loads(run("token", "--json", "--min-ttl", "0").stdout)["expires_at"]
-    assert abs(expires_at - (time.time() + 120)) < 5
+    assert abs(expires_at - (time.time() + lifetime)) < 5
 
 
 def test_top_level_access_token_is_accepted(run, server, project_id):

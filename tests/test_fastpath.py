@@ -147,13 +147,6 @@ def test_version_does_not_ask_importlib_metadata(tmp_path):
     assert heavy(modules, frozenset({"importlib.metadata", "importlib_metadata"})) == set()
 
 
-def test_a_mint_does_not_load_pyjwt(profiles, tmp_path):
-    """UP42 leaves out expires_in; the expiry is still read from the token without PyJWT."""
-    modules = imported_modules([installed_command(), "token", "--refresh"], tmp_path)
-    assert "httpx" in modules
-    assert heavy(modules, frozenset({"jwt", "cryptography"})) == set()
-
-
 # -- agreement of the fast and the full path ---------------------------------------------
 
 
