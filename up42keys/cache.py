@@ -160,15 +160,17 @@ def indexed_cache_key(name: str) -> str | None:
     return None
 
 
-def cached_record(argument: str | None, min_ttl: float) -> TokenRecord | None:
-    """The fresh cached token for the command's target, reading no TOML and no keyring.
+def cached_record(
+    target: str | selection.EnvironmentCredentials | None, min_ttl: float
+) -> TokenRecord | None:
+    """The fresh cached token for a target that ``selection.resolve`` gave, reading no TOML
+    and no keyring.
 
     This is all the fast path does; the full path starts with it too, so
     that the two always agree. A record counts only when it was minted for
     what the target is now: its cache key must match the environment's, or
     the profile's in the key index.
     """
-    target = selection.resolve(argument)
     if isinstance(target, selection.EnvironmentCredentials):
         return fresh_record(target.record_name, min_ttl, target.cache_key)
     if target is None or selection.name_problem(target) is not None:

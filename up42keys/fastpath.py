@@ -26,7 +26,7 @@ def answer(arguments: list[str]) -> str | None:
     # Imported here rather than at the top: ``current`` needs neither.
     from up42keys import cache, settings
 
-    record = cache.cached_record(name, settings.min_ttl())
+    record = cache.cached_record(selection.resolve(name), settings.min_ttl())
     return record.token if record is not None else None
 
 

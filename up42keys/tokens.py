@@ -94,8 +94,8 @@ def get_token_record(
 ) -> tuple[str, cache.TokenRecord]:
     """The label of the target and a fresh token record for it, as ``token`` prints them."""
     if not refresh:
-        record = cache.cached_record(argument, min_ttl)
         resolved = selection.resolve(argument)
+        record = cache.cached_record(resolved, min_ttl)
         if record is not None and resolved is not None:
             name = resolved if isinstance(resolved, str) else selection.ENVIRONMENT_LABEL
             return name, record
