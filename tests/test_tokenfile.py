@@ -21,11 +21,15 @@ from up42keys.tokenfile import TokenFileKeeper
 
 @pytest.fixture
 def credentials(server: FakeUp42, project_id: str, monkeypatch: pytest.MonkeyPatch) -> str:
-    """Environment credentials, as a CI job has them; tokens live 3 s."""
+    """Environment credentials, as a CI job has them; tokens live 4 s.
+
+    Long enough that a fresh token always has more than the 1.5 s a keeper with
+    min_ttl=1 renews at, even on a loaded machine: the keeper would warn otherwise.
+    """
     monkeypatch.setenv("UP42_PROJECT_ID", project_id)
     monkeypatch.setenv("UP42_PROJECT_API_KEY", API_KEY)
     monkeypatch.setenv("UP42_API_URL", server.url)
-    server.token_ttl = 3
+    server.token_ttl = 4
     return project_id
 
 
