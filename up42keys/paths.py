@@ -1,8 +1,8 @@
 """Where up42keys keeps its files.
 
-This module resolves the same directories as ``platformdirs.user_config_dir``,
-``user_cache_dir`` and ``user_runtime_dir`` for the app name ``up42keys``
-(tests/test_paths.py holds it to that), but with the standard library alone:
+This module resolves the same directories as ``platformdirs.user_config_dir``
+and ``user_cache_dir`` for the app name ``up42keys`` (tests/test_paths.py
+holds it to that on Linux, macOS and Windows), but with the standard library alone:
 the cached-token path must not pay for importing platformdirs. Paths are
 plain strings for the same reason (pathlib costs an import).
 """
@@ -23,9 +23,22 @@ LOCKS_DIR = "locks"
 CURRENT_TOKEN_FILE = "current-token"  # noqa: S105 - a file name, not a secret
 
 
-def _xdg(variable: str, fallback: str) -> str:
-    value = os.environ.get(variable, "").strip()
-    return value if value else os.path.expanduser(fallback)
+# Per directory: its XDG variable, the home-relative default on Linux and on macOS, and what
+# Windows appends. platformdirs honours an XDG variable on macOS too, when it is absolute.
+_LAYOUT = {
+    "config": ("XDG_CONFIG_HOME", "~/.config", "~/Library/Application Support", ()),
+    "cache": ("XDG_CACHE_HOME", "~/.cache", "~/Library/Caches", ("Cache",)),
+}
+
+
+def _default_dir(kind: str) -> str:
+    xdg_variable, linux_default, macos_default, windows_suffix = _LAYOUT[kind]
+    if sys.platform == "win32":
+        return os.path.join(_windows_local_appdata(), APP_NAME, APP_NAME, *windows_suffix)
+    base = os.environ.get(xdg_variable, "")
+    if not base.startswith("/"):  # platformdirs ignores a relative or empty value
+        base = os.path.expanduser(macos_default if sys.platform == "darwin" else linux_default)
+    return os.path.join(base, APP_NAME)
 
 
 def _windows_local_appdata() -> str:
@@ -43,11 +56,7 @@ def default_config_dir() -> str:
 
     The shell prompt bakes this in and applies the override itself at render time.
     """
-    if sys.platform == "darwin":
-        return os.path.expanduser(os.path.join("~", "Library", "Application Support", APP_NAME))
-    if sys.platform == "win32":
-        return os.path.join(_windows_local_appdata(), APP_NAME, APP_NAME)
-    return os.path.join(_xdg("XDG_CONFIG_HOME", "~/.config"), APP_NAME)
+    return _default_dir("config")
 
 
 def cache_dir() -> str:
@@ -57,11 +66,7 @@ def cache_dir() -> str:
 
 def default_cache_dir() -> str:
     """The cache directory without the ``UP42KEYS_CACHE_DIR`` override (see default_config_dir)."""
-    if sys.platform == "darwin":
-        return os.path.expanduser(os.path.join("~", "Library", "Caches", APP_NAME))
-    if sys.platform == "win32":
-        return os.path.join(_windows_local_appdata(), APP_NAME, APP_NAME, "Cache")
-    return os.path.join(_xdg("XDG_CACHE_HOME", "~/.cache"), APP_NAME)
+    return _default_dir("cache")
 
 
 def runtime_dir() -> str:
