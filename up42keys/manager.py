@@ -32,9 +32,9 @@ def project_profile(
     )
 
 
-def refuse_existing(name: str, force: bool) -> None:
+def refuse_existing(name: str, force: bool, profiles: dict[str, Profile] | None = None) -> None:
     """Fail early, before asking for a secret, when ``add`` would replace a profile."""
-    if not force and name in store.load():
+    if not force and name in (store.load() if profiles is None else profiles):
         raise UsageError(f"profile {name!r} exists; add --force to replace it")
 
 
@@ -72,7 +72,7 @@ def add(profile: Profile, secret: str, *, verify: bool, force: bool) -> Added:
     minted = tokens.mint_profile(profile, secret) if verify else None
     with _changing(profile.name) as profiles:
         existing = profiles.get(profile.name)
-        refuse_existing(profile.name, force)
+        refuse_existing(profile.name, force, profiles)
         if existing is not None and existing.protected:
             profile = replace(profile, protected=True)
         previous_secret = keychain.find_secret(profile.name) if existing is not None else None
@@ -108,8 +108,7 @@ def remove(name: str) -> None:
     """Remove a profile, its keyring entry and its cached tokens."""
     store.check_name(name)
     with _changing(name) as profiles:
-        if name not in profiles:
-            raise ProfileNotFoundError(f"no profile named {name!r}; see 'up42keys list'")
+        store.pick(profiles, name)
         keychain.delete_secret(name)
         del profiles[name]
         store.save(profiles)
@@ -124,8 +123,7 @@ def rename(old: str, new: str) -> None:
     store.check_name(old)
     store.check_name(new)
     with _changing(old, new) as profiles:
-        if old not in profiles:
-            raise ProfileNotFoundError(f"no profile named {old!r}; see 'up42keys list'")
+        store.pick(profiles, old)
         if new in profiles:
             raise UsageError(f"profile {new!r} exists; remove it first or pick another name")
         secret = keychain.find_secret(old)
@@ -167,9 +165,7 @@ def set_protected(name: str, protected: bool) -> Profile:
     store.check_name(name)
     with store.locked():
         profiles = store.load()
-        if name not in profiles:
-            raise ProfileNotFoundError(f"no profile named {name!r}; see 'up42keys list'")
-        profiles[name] = replace(profiles[name], protected=protected)
+        profiles[name] = replace(store.pick(profiles, name), protected=protected)
         store.save(profiles)
         return profiles[name]
 

@@ -164,7 +164,12 @@ def _cache_keys(profiles: dict[str, Profile]) -> dict[str, str]:
 
 def get(name: str) -> Profile:
     check_name(name)
-    profile = load().get(name)
+    return pick(load(), name)
+
+
+def pick(profiles: dict[str, Profile], name: str) -> Profile:
+    """``profiles[name]``, or the error that says there is no such profile."""
+    profile = profiles.get(name)
     if profile is None:
         raise ProfileNotFoundError(f"no profile named {name!r}; see 'up42keys list'")
     return profile
