@@ -30,6 +30,7 @@ from up42keys import (
 )
 from up42keys.errors import (
     EXIT_ERROR,
+    EXIT_INTERRUPTED,
     EXIT_OK,
     EXIT_USAGE,
     ProfileNotFoundError,
@@ -39,6 +40,8 @@ from up42keys.errors import (
 from up42keys.fastpath import discard_stdout
 
 if TYPE_CHECKING:
+    from click.shell_completion import ShellComplete
+
     from up42keys import doctor  # imported by the command: list need not pay for it
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -76,7 +79,7 @@ def read_secret(what: str, from_stdin: bool, stdin_flag: str, *, keep_spaces: bo
         raise UsageError(
             f"no terminal to ask for the {what}; pass it as one line on stdin with {stdin_flag}"
         )
-    typed = click.prompt(what.capitalize(), hide_input=True, err=True)
+    typed = click.prompt(what[0].upper() + what[1:], hide_input=True, err=True)
     return store.check_secret(typed, what, keep_spaces=keep_spaces)
 
 
@@ -102,15 +105,19 @@ def local_time(epoch: int) -> str:
     return datetime.datetime.fromtimestamp(epoch).astimezone().strftime("%Y-%m-%d %H:%M:%S %Z")
 
 
-@click.group(context_settings=CONTEXT_SETTINGS)
+@click.group(context_settings=CONTEXT_SETTINGS, invoke_without_command=True)
 @click.version_option(__version__, "-V", "--version", prog_name="up42keys")
-def cli() -> None:
+@click.pass_context
+def cli(ctx: click.Context) -> None:
     """Named UP42 profiles, API keys and passwords in the OS keyring, fresh tokens.
 
     Exit codes: 0 ok, 1 other error, 2 usage or bad input, 3 no such profile
     or none active, 4 UP42 rejected the credentials, 5 UP42 unreachable or no
-    token in its answer, 6 no usable OS keyring.
+    token in its answer, 6 no usable OS keyring, 130 interrupted (Ctrl-C).
     """
+    # Plain 'up42keys' asks for help: it gets it on stdout, and exit 0.
+    if ctx.invoked_subcommand is None:
+        click.echo(ctx.get_help())
 
 
 @cli.command()
@@ -265,7 +272,7 @@ def row_json(row: manager.Row) -> dict[str, Any]:
 
 
 @cli.command()
-@profile_argument()
+@profile_argument(required=False)
 @click.option(
     "--shell",
     "this_shell",
@@ -273,12 +280,13 @@ def row_json(row: manager.Row) -> dict[str, Any]:
     help="Switch this shell only (needs the function from 'shell-init'); NAME '-' undoes it.",
 )
 @click.option("--yes", "-y", is_flag=True, help="Do not ask before using a protected profile.")
-def use(name: str, this_shell: bool, yes: bool) -> None:
+def use(name: str | None, this_shell: bool, yes: bool) -> None:
     """Make NAME the active profile, with a fresh token for it.
 
-    A protected profile is used only after a confirmation on a terminal
-    (--yes skips it); without a terminal the command proceeds, since a
-    script named the profile explicitly.
+    Without NAME, on a terminal, offers the profiles to choose from (with
+    fzf where it is installed). A protected profile is used only after a
+    confirmation on a terminal (--yes skips it); without a terminal the
+    command proceeds, since a script named the profile explicitly.
     """
     if this_shell and not os.environ.get(shell.SHELL_FUNCTION_ENV):
         raise UsageError(
@@ -286,6 +294,8 @@ def use(name: str, this_shell: bool, yes: bool) -> None:
             "'eval \"$(up42keys shell-init bash)\"' (zsh alike, fish: "
             "'up42keys shell-init fish | source'), or run 'export UP42KEYS_PROFILE=NAME'"
         )
+    if name is None:
+        name = pick_profile()
     profile = store.get(name)
     if profile.protected and not yes:
         confirm_protected(name)
@@ -295,6 +305,48 @@ def use(name: str, this_shell: bool, yes: bool) -> None:
         click.echo(f"Switched this shell to profile {name!r}.", err=True)
     else:
         click.echo(f"Switched to profile {name!r}.", err=True)
+
+
+def pick_profile() -> str:
+    """The profile the user picks on the terminal: in fzf where it is on PATH, else from a menu.
+
+    Both list the names sorted, never by recent use. Ctrl-C (or Esc in fzf) is exit 130 and
+    an empty answer exit 1; either way nothing has changed.
+    """
+    if not (sys.stdin.isatty() and sys.stderr.isatty()):
+        raise UsageError("give the profile to use: up42keys use NAME (see 'up42keys list')")
+    names = sorted(store.load())
+    if not names:
+        raise ProfileNotFoundError(tokens.NO_ACTIVE_PROFILE)
+    active = selection.read_active()
+    from up42keys import picker  # subprocess and shutil: only the picker pays for them
+
+    fzf = picker.fzf_path()
+    chosen = picker.choose_with_fzf(fzf, names, active) if fzf else choose_from_menu(names, active)
+    if chosen is None:
+        raise Up42KeysError("no profile chosen; nothing changed")
+    return chosen
+
+
+def choose_from_menu(names: list[str], active: str | None) -> str | None:
+    """A numbered menu on stderr (stdout may be captured by the shell function)."""
+    for number, name in enumerate(names, 1):
+        mark = "*" if name == active else " "
+        click.echo(f"{mark} {number:>2}) {name}", err=True)
+    while True:
+        answer = click.prompt(
+            "Use profile (number or name, Enter for none)",
+            default="",
+            show_default=False,
+            err=True,
+        ).strip()
+        if not answer:
+            return None
+        if answer in names:
+            return answer
+        if answer.isdigit() and 1 <= int(answer) <= len(names):
+            return names[int(answer) - 1]
+        click.echo(f"No profile {answer!r} in the list; give its number or name.", err=True)
 
 
 def confirm_protected(name: str) -> None:
@@ -431,15 +483,31 @@ SHELL_CHOICE = click.Choice(shell.SHELLS)
 @click.argument("shell_name", metavar="bash|zsh|fish", type=SHELL_CHOICE)
 def completion(shell_name: str) -> None:
     """Print the TAB-completion script for a shell (see README for where it goes)."""
-    from click.shell_completion import BashComplete, FishComplete, ShellComplete, ZshComplete
+    from click.shell_completion import BashComplete, ZshComplete
 
     completers: dict[str, type[ShellComplete]] = {
         "bash": BashComplete,
         "zsh": ZshComplete,
-        "fish": FishComplete,
+        "fish": whole_description_fish_complete(),
     }
     script = completers[shell_name](cli, {}, PROG_NAME, COMPLETE_VAR).source()
     click.echo(script, nl=not script.endswith("\n"))
+
+
+def whole_description_fish_complete() -> type[ShellComplete]:
+    """Click's fish completion, but splitting each answer at its first comma only.
+
+    Click's fish script splits ``type,value<TAB>description`` at every comma, so a
+    description was cut at its first comma.
+    """
+    from click.shell_completion import FishComplete
+
+    class WholeDescriptionFishComplete(FishComplete):
+        source_template = FishComplete.source_template.replace(
+            'string split "," $completion', 'string split -m 1 "," $completion'
+        )
+
+    return WholeDescriptionFishComplete
 
 
 @cli.command("shell-init")
@@ -546,7 +614,10 @@ def main(argv: list[str] | None = None) -> int:  # noqa: PLR0911 - one exit per 
         return fail(f"{usage_message(error)} (see '{command} --help')", EXIT_USAGE)
     except click.ClickException as error:
         return fail(error.format_message(), error.exit_code)
-    except click.Abort:
+    except click.Abort as error:
+        # Click turns Ctrl-C and end of input at a prompt into Abort.
+        if isinstance(error.__context__, KeyboardInterrupt):
+            return fail("interrupted; nothing changed", EXIT_INTERRUPTED)
         return fail("aborted", EXIT_ERROR)
     except BrokenPipeError:
         return discard_stdout()

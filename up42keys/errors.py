@@ -16,6 +16,8 @@ EXIT_KEYRING = 6
 # What shells exit with when a command cannot be run; ``exec`` does the same.
 EXIT_CANNOT_RUN = 126
 EXIT_NOT_FOUND = 127
+# What shells report for a process ended by Ctrl-C (128 + SIGINT).
+EXIT_INTERRUPTED = 130
 
 
 class Up42KeysError(Exception):
@@ -76,3 +78,9 @@ class CommandNotRunnableError(Up42KeysError):
     """``exec`` found the program but could not start it (exit 126, as in shells)."""
 
     exit_code = EXIT_CANNOT_RUN
+
+
+class CancelledError(Up42KeysError):
+    """Ctrl-C (or Esc in a picker): nothing was changed (exit 130, as shells report it)."""
+
+    exit_code = EXIT_INTERRUPTED

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
@@ -171,8 +171,18 @@ def pick(profiles: dict[str, Profile], name: str) -> Profile:
     """``profiles[name]``, or the error that says there is no such profile."""
     profile = profiles.get(name)
     if profile is None:
-        raise ProfileNotFoundError(f"no profile named {name!r}; see 'up42keys list'")
+        raise ProfileNotFoundError(f"no profile named {name!r}; {suggestion(name, profiles)}")
     return profile
+
+
+def suggestion(name: str, names: Iterable[str]) -> str:
+    """What to do about a mistyped name: the closest existing names, else where to look."""
+    import difflib
+
+    close = difflib.get_close_matches(name, sorted(names), n=3, cutoff=0.6)
+    if not close:
+        return "see 'up42keys list'"
+    return "did you mean " + " or ".join(repr(candidate) for candidate in close) + "?"
 
 
 def save(profiles: dict[str, Profile]) -> None:

@@ -1,0 +1,77 @@
+"""The installed command on a real pseudo-terminal, driven as a person at the keyboard would.
+
+The command leads a new session whose controlling terminal is the pty (``setsid --ctty``),
+with stdin and stderr on it, so that prompts, ``isatty`` and programs that open ``/dev/tty``
+(fzf) behave as they do for a user; stdout is a pipe, as inside ``$(…)``.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import select
+import struct
+import subprocess
+import termios
+import time
+from pathlib import Path
+
+from tests.conftest import installed_command
+from tests.shellkit import require, shell_env
+
+CTRL_C = "\x03"
+ENTER = "\r"
+CURSOR_QUERY = "\x1b[6n"
+CURSOR_AT_TOP = "\x1b[1;1R"
+
+
+class Terminal:
+    """One run of ``up42keys ARGS`` on a pty: ``expect`` what it shows, ``type`` keys."""
+
+    def __init__(self, args: list[str], env: dict[str, str] | None = None, cwd: Path | None = None):
+        import pty
+
+        self._leader, follower = pty.openpty()
+        # A terminal of 24 rows and 80 columns: a pty starts at 0 x 0, where fzf draws nothing.
+        fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
+        self.shown = ""
+        self.process = subprocess.Popen(
+            [require("setsid"), "--ctty", installed_command(), *args],
+            stdin=follower,
+            stdout=subprocess.PIPE,
+            stderr=follower,
+            env=shell_env(TERM="xterm", **(env or {})),
+            cwd=cwd,
+        )
+        os.close(follower)
+
+    def _read(self, seconds: float) -> None:
+        ready, _, _ = select.select([self._leader], [], [], seconds)
+        if ready:
+            try:
+                chunk = os.read(self._leader, 65536).decode(errors="replace")
+            except OSError:  # the command has ended and closed its side
+                time.sleep(seconds)
+                return
+            # A terminal answers "where is the cursor?" (fzf asks before it draws).
+            for _ in range(chunk.count(CURSOR_QUERY)):
+                self.type(CURSOR_AT_TOP)
+            self.shown += chunk
+
+    def expect(self, text: str, timeout: float = 30) -> None:
+        """Wait until the terminal has shown ``text``."""
+        deadline = time.monotonic() + timeout
+        while text not in self.shown:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{text!r} never appeared; the terminal showed {self.shown!r}")
+            self._read(0.1)
+
+    def type(self, keys: str) -> None:
+        os.write(self._leader, keys.encode())
+
+    def finish(self, timeout: float = 30) -> tuple[int, str]:
+        """The exit code and stdout, once the command has ended."""
+        stdout, _ = self.process.communicate(timeout=timeout)
+        self._read(0.05)
+        os.close(self._leader)
+        return self.process.returncode, stdout.decode()

@@ -1,0 +1,171 @@
+"""The switcher's interactive side, as people coming from kubectx or gh use it.
+
+Each test drives the installed command: on a real pseudo-terminal (tests/terminal.py)
+for prompts and the picker, or in real fish for completion descriptions.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from tests.conftest import API_KEY
+from tests.shellkit import REPOSITORY, add_prod_and_dev, require, run_shell
+from tests.terminal import CTRL_C, ENTER, Terminal
+from up42keys import cli
+
+# A PATH on which no fzf can be found: the picker falls back to its numbered menu.
+NO_FZF = {"PATH": "/nonexistent"}
+
+
+@pytest.fixture
+def profiles(server, project_id):
+    return add_prod_and_dev(server, project_id)
+
+
+def test_plain_up42keys_prints_its_help_with_exit_0(up42keys, run):
+    result = up42keys()
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("Usage: up42keys [OPTIONS]")
+    assert "Commands:" in result.stdout
+    assert result.stderr == ""
+    assert run().exit_code == 0
+
+
+@pytest.mark.shells
+def test_fish_shows_each_command_description_whole():
+    """Click's fish script cut every description at its first comma."""
+    script = f"source {REPOSITORY}/completions/up42keys.fish\ncomplete -C 'up42keys '\n"
+    result = run_shell("fish", script)
+    assert result.returncode == 0, result.stderr
+    shown = dict(line.split("\t", 1) for line in result.stdout.splitlines())
+    expected = {name: command.get_short_help_str() for name, command in cli.cli.commands.items()}
+    assert shown == expected
+    assert any("," in description for description in shown.values())
+
+
+def test_key_prompt_says_api_key(up42keys, server, project_id):
+    terminal = Terminal(["add", "typed", "--project-id", project_id, "--api-url", server.url])
+    terminal.expect("API key: ")
+    terminal.type(API_KEY + ENTER)
+    code, _ = terminal.finish()
+    assert code == 0, terminal.shown
+    assert "Api key" not in terminal.shown
+    assert up42keys("token", "typed").returncode == 0
+
+
+def test_ctrl_c_at_the_key_prompt_is_exit_130_and_stores_nothing(up42keys, server, project_id):
+    terminal = Terminal(["add", "typed", "--project-id", project_id, "--api-url", server.url])
+    terminal.expect("API key: ")
+    terminal.type(CTRL_C)
+    code, _ = terminal.finish()
+    assert code == 130, terminal.shown
+    assert "Traceback" not in terminal.shown
+    assert "interrupted" in terminal.shown
+    assert up42keys("list", "--json").stdout.strip() == "[]"
+
+
+def test_use_without_name_picks_in_fzf_sorted_by_name(up42keys, profiles):
+    require("fzf")
+    terminal = Terminal(["use"])
+    terminal.expect("up42keys use>")
+    terminal.expect("prod")
+    # Name order, not the order of use: dev is listed first although prod is active.
+    assert terminal.shown.index("dev") < terminal.shown.rindex("prod")
+    terminal.type("dev")
+    terminal.type(ENTER)
+    code, _ = terminal.finish()
+    assert code == 0, terminal.shown
+    assert up42keys("current").stdout == "dev\n"
+
+
+def test_ctrl_c_in_fzf_changes_nothing(up42keys, profiles):
+    require("fzf")
+    terminal = Terminal(["use"])
+    terminal.expect("up42keys use>")
+    terminal.type(CTRL_C)
+    code, _ = terminal.finish()
+    assert code == 130, terminal.shown
+    assert up42keys("current").stdout == "prod\n"
+
+
+def test_menu_without_fzf_picks_by_number_and_asks_for_protected(up42keys, profiles):
+    assert up42keys("use", "dev").returncode == 0
+    assert up42keys("protect", "prod").returncode == 0
+    terminal = Terminal(["use"], env=NO_FZF)
+    terminal.expect("Use profile (number or name, Enter for none): ")
+    assert "*  1) dev" in terminal.shown
+    assert "   2) prod" in terminal.shown
+    terminal.type("7" + ENTER)
+    terminal.expect("No profile '7' in the list")
+    terminal.type("2" + ENTER)
+    terminal.expect("Profile 'prod' is protected. Use it?")
+    terminal.type("y" + ENTER)
+    code, _ = terminal.finish()
+    assert code == 0, terminal.shown
+    assert up42keys("current").stdout == "prod\n"
+
+
+@pytest.mark.parametrize(("answer", "code"), [(ENTER, 1), (CTRL_C, 130)])
+def test_menu_empty_answer_or_ctrl_c_changes_nothing(up42keys, profiles, answer, code):
+    terminal = Terminal(["use"], env=NO_FZF)
+    terminal.expect("Enter for none): ")
+    terminal.type(answer)
+    exit_code, _ = terminal.finish()
+    assert exit_code == code, terminal.shown
+    assert "Traceback" not in terminal.shown
+    assert up42keys("current").stdout == "prod\n"
+
+
+def test_use_without_name_and_without_terminal_is_exit_2(up42keys, profiles):
+    result = up42keys("use")
+    assert result.returncode == 2
+    assert "up42keys use NAME" in result.stderr
+    assert up42keys("current").stdout == "prod\n"
+
+
+@pytest.mark.parametrize("command", [["token"], ["use"], ["remove"], ["inspect"]])
+def test_mistyped_name_suggests_the_closest(up42keys, profiles, command):
+    result = up42keys(*command, "prdo")
+    assert result.returncode == 3
+    assert "no profile named 'prdo'; did you mean 'prod'?" in result.stderr
+
+
+def test_unlike_name_points_to_list(up42keys, profiles):
+    result = up42keys("token", "zzzzzz")
+    assert result.returncode == 3
+    assert "see 'up42keys list'" in result.stderr
+    assert str(uuid.UUID(int=0)) not in result.stderr
+
+
+def readme_block(after: str, language: str) -> str:
+    """The first ``language`` code block of README.md after the line ``after``."""
+    text = (REPOSITORY / "README.md").read_text()
+    start = text.index(f"```{language}\n", text.index(after)) + len(language) + 4
+    return text[start : text.index("```", start)]
+
+
+@pytest.mark.shells
+def test_readme_bash_prompts_keep_their_parentheses_on_a_protected_profile(profiles):
+    """Both of README's bash prompts, rendered by bash itself (``${PS1@P}``), as prod and as dev."""
+    lines = readme_block("bash, in `~/.bashrc`:", "bash").splitlines()
+    setup, with_subshell, without_subshell = lines[0], lines[1], "\n".join(lines[3:5])
+    script = f"{setup}\ncd /\n"
+    for variant in (with_subshell, without_subshell):
+        for name, protect in (("prod", "protect prod"), ("dev", "protect prod --off")):
+            script += (
+                f"up42keys {protect} 2>/dev/null; up42keys use --yes {name} 2>/dev/null\n"
+                f"{variant}\n"
+                'eval "${PROMPT_COMMAND:-:}"\n'
+                'printf "%s\\n" "${PS1@P}"\n'
+            )
+        script += "unset PROMPT_COMMAND\n"
+    result = run_shell("bash", script)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == [
+        "(prod[protected]) /# ",
+        "(dev) /# ",
+        "(up42:prod[protected]) /# ",
+        "(up42:dev) /# ",
+    ]
