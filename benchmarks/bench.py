@@ -36,7 +36,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -82,6 +82,7 @@ class Case:
     argv: list[str]
     baseline: str | None = None  # the case this one is a ratio of
     target: float | None = None  # at most this ratio
+    env: dict[str, str] = field(default_factory=dict)  # added to the environment
 
 
 def installed_command() -> Path:
@@ -200,6 +201,17 @@ def setup() -> Iterator[Bench]:
             Case("up42keys current", [command, "current"], "floor", 1.7),
             Case("token, pip 25 launcher (info)", [python, str(launcher), "token"], "floor"),
             Case("current, pip 25 launcher (info)", [python, str(launcher), "current"], "floor"),
+            Case(
+                "TAB: profile names (bash)",
+                [command],
+                "floor",
+                2.0,
+                {
+                    "_UP42KEYS_COMPLETE": "bash_complete",
+                    "COMP_WORDS": "up42keys use ",
+                    "COMP_CWORD": "2",
+                },
+            ),
             Case("up42keys list", [command, "list"], "floor", 5.0),
             Case("bare httpx script (mint)", [python, str(script)]),
             Case("up42keys token --refresh", [command, "token", "--refresh"], "httpx", 2.0),
@@ -223,7 +235,7 @@ def measure(
         order = list(cases)
         shuffler.shuffle(order)
         for case in order:
-            elapsed = run_once(case.argv, environment, cwd)
+            elapsed = run_once(case.argv, {**environment, **case.env}, cwd)
             if round_number >= 2:  # two warm-up rounds fill the OS caches
                 times[case.name].append(elapsed)
     return {name: statistics.median(values) for name, values in times.items()}

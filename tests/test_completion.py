@@ -114,13 +114,16 @@ def test_zsh_completion_parses_and_lists_profiles(profiles):
 
 
 def test_completion_reads_the_profile_file_only(profiles):
-    """Completion never loads keyring (an unlock prompt on TAB) nor httpx (slow)."""
+    """Completion through Click never loads keyring (an unlock prompt on TAB) nor httpx (slow).
+
+    After a flag the fast answer declines, so this request goes through Click.
+    """
     result = subprocess.run(
         [sys.executable, "-X", "importtime", "-m", "up42keys"],
         capture_output=True,
         text=True,
         env=shell_env(
-            _UP42KEYS_COMPLETE="bash_complete", COMP_WORDS="up42keys use ", COMP_CWORD="2"
+            _UP42KEYS_COMPLETE="bash_complete", COMP_WORDS="up42keys use --yes ", COMP_CWORD="3"
         ),
         check=False,
     )
@@ -130,3 +133,68 @@ def test_completion_reads_the_profile_file_only(profiles):
     assert "up42keys.cli" in imported
     heavy = {name for name in imported if name.split(".")[0] in ("keyring", "httpx", "jwt")}
     assert heavy == set()
+
+
+# The full Click path, for comparison with the installed command's fast answer.
+CLICK_PATH = "import sys; from up42keys.cli import main; sys.exit(main())"
+# Completion requests as each shell's script sends them: COMP_WORDS and COMP_CWORD.
+COMPLETION_REQUESTS = [
+    *(("bash", f"up42keys {command} ", "2") for command in PROFILE_COMMANDS),
+    ("bash", "up42keys use p", "2"),
+    ("bash", "up42keys use zz", "2"),
+    ("bash", "up42keys use -", "2"),
+    ("bash", "up42keys rename prod ", "3"),
+    ("bash", "up42keys token --min-ttl ", "3"),
+    ("bash", "up42keys ", "1"),
+    ("bash", "up42keys 'use' ", "2"),
+    ("zsh", "up42keys use ", "2"),
+    ("zsh", "up42keys token d", "2"),
+    ("fish", "up42keys use ", ""),
+    ("fish", "up42keys remove d", "d"),
+    ("fish", "up42keys rename dev ", ""),
+]
+
+
+def complete(argv: list[str], shell: str, words: str, cword: str) -> str:
+    result = subprocess.run(
+        argv,
+        capture_output=True,
+        text=True,
+        env=shell_env(_UP42KEYS_COMPLETE=f"{shell}_complete", COMP_WORDS=words, COMP_CWORD=cword),
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def test_fast_completion_agrees_with_click_for_every_request(profiles, tmp_path):
+    for shell, words, cword in COMPLETION_REQUESTS:
+        fast = complete([installed_command()], shell, words, cword)
+        full = complete([sys.executable, "-c", CLICK_PATH], shell, words, cword)
+        assert fast == full, (shell, words, cword)
+
+
+def test_profile_names_complete_without_click(profiles, tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-X", "importtime", "-c", CLICK_PATH.replace("cli", "fastpath")],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=shell_env(
+            _UP42KEYS_COMPLETE="bash_complete", COMP_WORDS="up42keys use ", COMP_CWORD="2"
+        ),
+        check=False,
+    )
+    assert result.stdout.split() == ["plain,dev", "plain,prod"], result.stderr
+    imported = {line.split("|")[-1].strip() for line in result.stderr.splitlines()}
+    assert "up42keys.complete" in imported
+    assert "click" not in imported
+
+
+def test_completion_after_a_hand_edit_lists_the_file_as_it_is_now(profiles, isolated_home):
+    """The key index no longer vouches for the edited file: Click reads the file itself."""
+    profile_file = isolated_home / ".config" / "up42keys" / "profiles.toml"
+    text = profile_file.read_text()
+    profile_file.write_text(text.replace("[profiles.dev]", "[profiles.staging]"))
+    listed = complete([installed_command()], "bash", "up42keys use ", "2")
+    assert listed.split() == ["plain,prod", "plain,staging"]

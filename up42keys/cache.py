@@ -140,6 +140,23 @@ def write_key_index(identity: str | None, cache_keys: dict[str, str]) -> None:
         pass
 
 
+def indexed_names() -> list[str] | None:
+    """The profile names per the key index, or None when it cannot vouch for the profile file."""
+    entries = _current_index_entries()
+    if entries is None:
+        return None
+    return [line.partition(" ")[0] for line in entries.split("\n") if line]
+
+
+def _current_index_entries() -> str | None:
+    """The index's ``NAME CACHE-KEY`` lines, when it describes the profile file as it is now."""
+    text = files.read_text(paths.key_index_file())
+    if text is None:
+        return None
+    identity, _, entries = text.partition("\n")
+    return entries if identity == profile_file_identity() else None
+
+
 def indexed_cache_key(name: str) -> str | None:
     """Profile ``name``'s cache key per the index, or None when the index cannot vouch for it.
 
@@ -147,11 +164,8 @@ def indexed_cache_key(name: str) -> str | None:
     profile file has changed since (edited, restored or removed): the full
     path then reads the profile file itself.
     """
-    text = files.read_text(paths.key_index_file())
-    if text is None:
-        return None
-    identity, _, entries = text.partition("\n")
-    if identity != profile_file_identity():
+    entries = _current_index_entries()
+    if entries is None:
         return None
     prefix = name + " "
     for line in entries.split("\n"):

@@ -20,6 +20,7 @@ from click.shell_completion import CompletionItem
 from up42keys import (
     __version__,
     accounts,
+    complete,
     jwtinfo,
     manager,
     selection,
@@ -48,8 +49,6 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"]}
 PROG_NAME = "up42keys"
-# What Click's completion scripts set to ask the program for completions.
-COMPLETE_VAR = "_UP42KEYS_COMPLETE"
 
 
 def complete_profiles(
@@ -490,7 +489,7 @@ def completion(shell_name: str) -> None:
         "zsh": ZshComplete,
         "fish": whole_description_fish_complete(),
     }
-    script = completers[shell_name](cli, {}, PROG_NAME, COMPLETE_VAR).source()
+    script = completers[shell_name](cli, {}, PROG_NAME, complete.COMPLETE_VAR).source()
     click.echo(script, nl=not script.endswith("\n"))
 
 
@@ -605,7 +604,10 @@ def main(argv: list[str] | None = None) -> int:  # noqa: PLR0911 - one exit per 
     """Run the command line; the one place where errors become a line on stderr and an exit code."""
     try:
         result = cli.main(
-            args=argv, prog_name=PROG_NAME, complete_var=COMPLETE_VAR, standalone_mode=False
+            args=argv,
+            prog_name=PROG_NAME,
+            complete_var=complete.COMPLETE_VAR,
+            standalone_mode=False,
         )
     except Up42KeysError as error:
         return fail(error.message, error.exit_code)

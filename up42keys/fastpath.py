@@ -11,11 +11,13 @@ reports; the fast path never prints an error of its own.
 import os
 import sys
 
-from up42keys import selection
+from up42keys import complete, selection
 
 
 def answer(arguments: list[str]) -> str | None:
     """The output of the command when plain files can give it, else None."""
+    if not arguments and complete.COMPLETE_VAR in os.environ:
+        return complete.answer(os.environ)
     if arguments == ["current"]:
         return selection.current_label()
     if not arguments or arguments[0] != "token" or len(arguments) > 2:
