@@ -169,3 +169,31 @@ def test_readme_bash_prompts_keep_their_parentheses_on_a_protected_profile(profi
         "(up42:prod[protected]) /# ",
         "(up42:dev) /# ",
     ]
+
+
+def test_remove_of_a_protected_profile_asks_on_a_terminal(up42keys, profiles):
+    assert up42keys("protect", "prod").returncode == 0
+    terminal = Terminal(["remove", "prod"])
+    terminal.expect("Profile 'prod' is protected. Remove it? [y/N]: ")
+    terminal.type("n" + ENTER)
+    code, _ = terminal.finish()
+    assert code == 1, terminal.shown
+    assert "prod" in up42keys("list").stdout
+    terminal = Terminal(["remove", "prod"])
+    terminal.expect("Remove it?")
+    terminal.type("y" + ENTER)
+    code, _ = terminal.finish()
+    assert code == 0, terminal.shown
+    assert "prod" not in up42keys("list").stdout
+
+
+def test_remove_of_a_protected_profile_without_terminal_needs_yes(up42keys, profiles):
+    assert up42keys("protect", "prod").returncode == 0
+    refused = up42keys("remove", "prod")
+    assert refused.returncode == 2
+    assert "prod" in up42keys("list").stdout
+    fix = refused.stderr.split("run '", 1)[1].split("'", 1)[0]
+    assert fix == "up42keys remove prod --yes"
+    assert up42keys(*fix.split()[1:]).returncode == 0
+    assert "prod" not in up42keys("list").stdout
+    assert up42keys("remove", "dev").returncode == 0  # not protected: no question

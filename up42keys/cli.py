@@ -357,6 +357,21 @@ def confirm_protected(name: str) -> None:
         raise Up42KeysError(f"not switched to protected profile {name!r}")
 
 
+def confirm_change_of_protected(name: str, verb: str) -> None:
+    """Ask before changing production; without a terminal, only an explicit --yes will do.
+
+    Unlike ``use``, a script that removes or edits production may have got the name
+    wrong, and the change cannot be undone.
+    """
+    if not sys.stdin.isatty():
+        raise UsageError(
+            f"profile {name!r} is protected; to {verb} it without a terminal, "
+            f"run 'up42keys {verb} {name} --yes'"
+        )
+    if not click.confirm(f"Profile {name!r} is protected. {verb.capitalize()} it?", err=True):
+        raise Up42KeysError(f"profile {name!r} is protected and was not changed")
+
+
 @cli.command()
 @profile_argument()
 @click.option("--off", is_flag=True, help="Clear the mark instead.")
@@ -407,8 +422,15 @@ def current() -> None:
 
 @cli.command()
 @profile_argument()
-def remove(name: str) -> None:
-    """Remove profile NAME, its keyring entry and its cached tokens."""
+@click.option("--yes", "-y", is_flag=True, help="Do not ask before removing a protected profile.")
+def remove(name: str, yes: bool) -> None:
+    """Remove profile NAME, its keyring entry and its cached tokens.
+
+    A protected profile is removed only after a confirmation on a terminal,
+    or with --yes; without a terminal and --yes nothing is removed (exit 2).
+    """
+    if store.get(name).protected and not yes:
+        confirm_change_of_protected(name, "remove")
     manager.remove(name)
     click.echo(f"Removed profile {name!r}.", err=True)
 
