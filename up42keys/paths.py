@@ -21,6 +21,8 @@ PROTECTED_DIR = "protected"
 TOKENS_DIR = "tokens"
 LOCKS_DIR = "locks"
 CURRENT_TOKEN_FILE = "current-token"  # noqa: S105 - a file name, not a secret
+# A directory's profile ('up42keys pin NAME'): applies to it and every directory below.
+PIN_FILE = ".up42keys-profile"
 
 
 # Per directory: its XDG variable, the home-relative default on Linux and on macOS, and what

@@ -66,6 +66,7 @@ def init_code(shell: str) -> str:
         template.replace("@CONFIG_DIR@", quote(paths.default_config_dir()))
         .replace("@CACHE_DIR@", quote(paths.default_cache_dir()))
         .replace("@SHELL_FUNCTION_ENV@", SHELL_FUNCTION_ENV)
+        .replace("@PIN_FILE@", paths.PIN_FILE)
     )
 
 
@@ -95,6 +96,16 @@ __up42keys_ps1() {
     local __up42keys_cache=${UP42KEYS_CACHE_DIR:-$__up42keys_cache_dir}
     local __up42keys_name=${UP42KEYS_PROFILE-} __up42keys_expiry= __up42keys_now=
     local __up42keys_format=${1:-${UP42KEYS_PS1_FORMAT:-up42:%s}} __up42keys_out=
+    # The nearest @PIN_FILE@ in this directory or above, as 'up42keys pin' writes it.
+    local __up42keys_dir=$PWD
+    while [[ -z $__up42keys_name ]]; do
+        if [[ -f $__up42keys_dir/@PIN_FILE@ ]]; then
+            read -r __up42keys_name 2>/dev/null <"$__up42keys_dir/@PIN_FILE@" || :
+            break
+        fi
+        [[ -n $__up42keys_dir ]] || break
+        __up42keys_dir=${__up42keys_dir%/*}
+    done
     if [[ -z $__up42keys_name && -f $__up42keys_config/active ]]; then
         read -r __up42keys_name 2>/dev/null <"$__up42keys_config/active" || :
     fi
@@ -160,6 +171,16 @@ function __up42keys_ps1 --description 'The up42keys profile, for the prompt'
     set -l cache $__up42keys_cache_dir
     test -n "$UP42KEYS_CACHE_DIR"; and set cache $UP42KEYS_CACHE_DIR
     set -l name $UP42KEYS_PROFILE
+    # The nearest @PIN_FILE@ in this directory or above, as 'up42keys pin' writes it.
+    set -l dir $PWD
+    while test -z "$name"
+        if test -f "$dir/@PIN_FILE@"
+            read name <"$dir/@PIN_FILE@"
+            break
+        end
+        test -n "$dir"; or break
+        set dir (string replace -r -- '/[^/]*$' '' $dir)
+    end
     if test -z "$name"; and test -f $config/active
         read name <$config/active
     end
