@@ -10,7 +10,7 @@ from pathlib import Path
 
 from tests.conftest import PASSWORD, installed_command
 from tests.fakeup42 import FakeUp42
-from up42keys import cache, paths
+from up42keys import cache, paths, targets
 
 USERNAME = "jane@example.com"
 
@@ -50,7 +50,7 @@ def test_account_session(up42keys, server):
     assert all(PASSWORD not in request.body for request in server.requests[1:])
 
     expire("me")
-    expire("me" + cache.REFRESH_SUFFIX)
+    expire("me" + targets.REFRESH_SUFFIX)
     results.append(up42keys("token", "--json"))
     assert json.loads(results[-1].stdout)["project_id"] is None
     assert grant_types(server) == ["password", "refresh_token", "password"]

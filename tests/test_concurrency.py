@@ -24,7 +24,7 @@ import pytest
 from tests.conftest import API_KEY, installed_command
 from tests.helpers import add_by_process
 from tests.test_cli import add
-from up42keys import cache, files, paths, selection, settings
+from up42keys import cache, files, paths, settings, state
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -262,7 +262,7 @@ def test_a_switch_during_a_mint_never_leaves_another_profiles_token_current(
     assert add(run, server, "u0", project_id).exit_code == 0  # active
     assert add(run, server, "u1", other).exit_code == 0  # its token is cached: `use` needs no key
     monkeypatch.setenv("UP42KEYS_TIMEOUT", "0.05")
-    read_active = selection.read_active
+    read_active = state.read_active
     switches: list[subprocess.CompletedProcess[str]] = []
 
     def read_while_another_process_switches() -> str | None:
@@ -271,9 +271,9 @@ def test_a_switch_during_a_mint_never_leaves_another_profiles_token_current(
             switches.append(up42keys("use", "u1"))
         return active
 
-    monkeypatch.setattr(selection, "read_active", read_while_another_process_switches)
+    monkeypatch.setattr(state, "read_active", read_while_another_process_switches)
     assert run("token", "u0", "--refresh").exit_code == 0
-    monkeypatch.setattr(selection, "read_active", read_active)
+    monkeypatch.setattr(state, "read_active", read_active)
 
     # The switch had to wait for the mint to finish with the current-token file.
     assert switches[0].returncode == 1

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
         Up42UnavailableError,
         UsageError,
     )
-    from up42keys.store import Profile
+    from up42keys.targets import Profile
 
 __version__ = "0.1.0"
 
@@ -47,7 +47,7 @@ __all__ = [
 _LAZY = {
     "get_token": "up42keys.api",
     "profiles": "up42keys.api",
-    "Profile": "up42keys.store",
+    "Profile": "up42keys.targets",
     "Up42Auth": "up42keys.auth",
     **dict.fromkeys(
         (

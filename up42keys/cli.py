@@ -19,24 +19,18 @@ from click.shell_completion import CompletionItem
 
 from up42keys import (
     __version__,
-    accounts,
+    errors,
     jwtinfo,
     manager,
+    output,
     selection,
     settings,
     shell,
     store,
+    targets,
     tokens,
 )
-from up42keys.errors import (
-    EXIT_ERROR,
-    EXIT_OK,
-    EXIT_USAGE,
-    ProfileNotFoundError,
-    Up42KeysError,
-    UsageError,
-)
-from up42keys.fastpath import discard_stdout
+from up42keys.errors import EXIT_ERROR, EXIT_OK, Up42KeysError, UsageError
 
 if TYPE_CHECKING:
     from up42keys import doctor  # imported by the command: list need not pay for it
@@ -71,13 +65,13 @@ def min_ttl_option(value: str | None) -> float:
 def read_secret(what: str, from_stdin: bool, stdin_flag: str, *, keep_spaces: bool = False) -> str:
     """A secret from one line of stdin, or from a hidden prompt; never from argv."""
     if from_stdin:
-        return store.check_secret(sys.stdin.readline(), what, keep_spaces=keep_spaces)
+        return targets.check_secret(sys.stdin.readline(), what, keep_spaces=keep_spaces)
     if not sys.stdin.isatty():
         raise UsageError(
-            f"no terminal to ask for the {what}; pass it as one line on stdin with {stdin_flag}"
+            f"no terminal to ask for the {what}", f"pass it as one line on stdin with {stdin_flag}"
         )
     typed = click.prompt(what.capitalize(), hide_input=True, err=True)
-    return store.check_secret(typed, what, keep_spaces=keep_spaces)
+    return targets.check_secret(typed, what, keep_spaces=keep_spaces)
 
 
 def describe_expiry(expires_at: int | None, now: float | None = None) -> str:
@@ -122,14 +116,14 @@ def cli() -> None:
 @click.option("--username", metavar="EMAIL", help="The account's email (with --account).")
 @click.option(
     "--region",
-    type=click.Choice(list(accounts.REGIONS)),
-    help=f"The account's UP42 region (with --account) [default: {accounts.DEFAULT_REGION}].",
+    type=click.Choice(list(targets.REGIONS)),
+    help=f"The account's UP42 region (with --account) [default: {targets.DEFAULT_REGION}].",
 )
 @click.option("--auth-url", metavar="URL", help="Sign in here instead of the region's host.")
 @click.option(
     "--api-url",
     metavar="URL",
-    help=f"The UP42 API [default: {selection.DEFAULT_API_URL}, or the account region's].",
+    help=f"The UP42 API [default: {targets.DEFAULT_API_URL}, or the account region's].",
 )
 @click.option("--api-key-stdin", is_flag=True, help="Read the API key as one line from stdin.")
 @click.option("--password-stdin", is_flag=True, help="Read the password as one line from stdin.")
@@ -158,11 +152,12 @@ def add(
     with --api-key-stdin or --password-stdin. Unless --no-verify, UP42 must
     accept it first; when it does not, nothing is stored.
     """
+    profile: targets.Profile
     if account:
         refuse_flags("--account", ("--project-id", project_id), ("--api-key-stdin", api_key_stdin))
         if not username:
             raise UsageError("--account needs --username EMAIL, the account's email")
-        profile = accounts.account_profile(
+        profile = targets.account_profile(
             name, username, region=region, auth_url=auth_url, api_url=api_url, protected=protected
         )
     else:
@@ -178,12 +173,7 @@ def add(
             ("--auth-url", auth_url),
             ("--password-stdin", password_stdin),
         )
-        profile = manager.project_profile(
-            name,
-            project_id,
-            selection.DEFAULT_API_URL if api_url is None else api_url,
-            protected=protected,
-        )
+        profile = targets.project_profile(name, project_id, api_url, protected=protected)
     manager.check_can_add(name, force)
     if account:
         secret = read_secret("password", password_stdin, "--password-stdin", keep_spaces=True)
@@ -226,10 +216,8 @@ def list_profiles(as_json: bool) -> None:
             "*" if row.active else " ",
             row.profile.name,
             row.profile.kind,
-            who(row.profile),
-            ""
-            if row.profile.api_url == accounts.default_api_url(row.profile)
-            else row.profile.api_url,
+            row.profile.identity,
+            "" if row.profile.api_url == row.profile.default_api_url else row.profile.api_url,
             describe_expiry(row.token_expires_at, now),
         )
         for row in rows
@@ -240,13 +228,6 @@ def list_profiles(as_json: bool) -> None:
         click.echo(
             "  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)).rstrip()
         )
-
-
-def who(profile: store.Profile) -> str:
-    """A project profile's project ID; an account profile's email and region."""
-    if profile.kind == "account":
-        return f"{profile.username} ({profile.region})"
-    return profile.project_id or ""
 
 
 def row_json(row: manager.Row) -> dict[str, Any]:
@@ -282,9 +263,9 @@ def use(name: str, this_shell: bool, yes: bool) -> None:
     """
     if this_shell and not os.environ.get(shell.SHELL_FUNCTION_ENV):
         raise UsageError(
-            "'use --shell' changes this shell through the up42keys shell function; load it with "
-            "'eval \"$(up42keys shell-init bash)\"' (zsh alike, fish: "
-            "'up42keys shell-init fish | source'), or run 'export UP42KEYS_PROFILE=NAME'"
+            "'use --shell' changes this shell through the up42keys shell function",
+            "load it with 'eval \"$(up42keys shell-init bash)\"' (zsh alike, fish: "
+            "'up42keys shell-init fish | source'), or run 'export UP42KEYS_PROFILE=NAME'",
         )
     profile = store.get(name)
     if profile.protected and not yes:
@@ -350,7 +331,7 @@ def current() -> None:
     """Print the profile commands use: UP42KEYS_PROFILE, (environment), or the active one."""
     label = selection.current_label()
     if label is None:
-        raise ProfileNotFoundError(tokens.NO_ACTIVE_PROFILE)
+        raise tokens.no_active_profile()
     click.echo(label)
 
 
@@ -520,9 +501,24 @@ def warn(message: str) -> None:
     click.echo(f"up42keys: warning: {message}", err=True)
 
 
-def fail(message: str, exit_code: int) -> int:
-    click.echo(f"up42keys: error: {message}", err=True)
-    return exit_code
+DEBUG_ENV = "UP42KEYS_DEBUG"
+
+
+def fail(error: Up42KeysError) -> int:
+    """Print the error as its one line (after its traceback with ``UP42KEYS_DEBUG=1``)."""
+    if os.environ.get(DEBUG_ENV) == "1":
+        import traceback
+
+        click.echo(traceback.format_exc().rstrip("\n"), err=True)
+    click.echo(f"up42keys: error: {errors.render(error)}", err=True)
+    return error.exit_code
+
+
+def click_error(message: str, exit_code: int) -> Up42KeysError:
+    """One of Click's errors as one of ours, so that it is printed the same way."""
+    error = Up42KeysError(message)
+    error.exit_code = exit_code
+    return error
 
 
 def usage_message(error: click.UsageError) -> str:
@@ -540,18 +536,19 @@ def main(argv: list[str] | None = None) -> int:  # noqa: PLR0911 - one exit per 
             args=argv, prog_name=PROG_NAME, complete_var=COMPLETE_VAR, standalone_mode=False
         )
     except Up42KeysError as error:
-        return fail(error.message, error.exit_code)
+        return fail(error)
     except click.UsageError as error:
         command = error.ctx.command_path if error.ctx else "up42keys"
-        return fail(f"{usage_message(error)} (see '{command} --help')", EXIT_USAGE)
+        return fail(UsageError(f"{usage_message(error)} (see '{command} --help')"))
     except click.ClickException as error:
-        return fail(error.format_message(), error.exit_code)
+        return fail(click_error(error.format_message(), error.exit_code))
     except click.Abort:
-        return fail("aborted", EXIT_ERROR)
+        return fail(click_error("aborted", EXIT_ERROR))
     except BrokenPipeError:
-        return discard_stdout()
+        return output.discard_stdout()
     except OSError as error:
         # A full disk, a read-only or misplaced directory: the system's reason, not a traceback.
         where = f" ({error.filename})" if error.filename else ""
-        return fail(f"{error.strerror or error}{where}; check that path and the disk", EXIT_ERROR)
+        problem = f"{error.strerror or error}{where}"
+        return fail(Up42KeysError(problem, "check that path and the disk"))
     return result if isinstance(result, int) else 0
