@@ -21,11 +21,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import jwt
 import pytest
 
 from tests.conftest import API_KEY, installed_command
-from tests.test_cli import add
+from tests.helpers import add_profile, claims
 from up42keys import cache, paths
 from up42keys.fastpath import FAST_PATH_MODULES, FAST_PATH_STDLIB
 
@@ -182,7 +181,7 @@ def profiles(up42keys, server) -> dict[str, str]:
     for name in ("prod", "dev"):
         ids[name] = str(uuid.uuid4())
         server.add_project(ids[name], API_KEY)
-        added = add(up42keys, server, name, ids[name])
+        added = add_profile(up42keys, server, name, ids[name])
         assert added.returncode == 0, added.stderr
     return ids
 
@@ -358,7 +357,7 @@ def normalized(text: str, known: set[str]) -> str:
     def one(word: str) -> str:
         bare = word.strip('",')
         if cache.looks_like_jwt(bare) and bare not in known:
-            subject = jwt.decode(bare, options={"verify_signature": False})["sub"]
+            subject = claims(bare)["sub"]
             return word.replace(bare, f"<new token for {subject}>")
         return word
 

@@ -11,12 +11,12 @@ from concurrent.futures import ThreadPoolExecutor
 
 import anyio
 import httpx
-import jwt
 import pytest
 
 import up42keys
 from tests.conftest import API_KEY
 from tests.fakeup42 import FakeUp42
+from tests.helpers import claims
 from up42keys import tokens
 from up42keys.cache import TokenRecord
 
@@ -55,7 +55,7 @@ def record_calls(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
 
 def expiry(token: str) -> int:
-    return int(jwt.decode(token, options={"verify_signature": False})["exp"])
+    return int(claims(token)["exp"])
 
 
 def outlived_three_tokens(server: FakeUp42) -> bool:
@@ -114,7 +114,7 @@ def test_get_token_with_environment_credentials(server, project_id, monkeypatch)
     monkeypatch.setenv("UP42_PROJECT_API_KEY", API_KEY)
     monkeypatch.setenv("UP42_API_URL", server.url)
     token = up42keys.get_token()
-    assert jwt.decode(token, options={"verify_signature": False})["sub"] == project_id
+    assert claims(token)["sub"] == project_id
 
 
 @pytest.mark.parametrize(

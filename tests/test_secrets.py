@@ -17,8 +17,7 @@ import pytest
 
 from tests.conftest import API_KEY
 from tests.fakeup42 import Fault, closed_port_url
-from tests.helpers import files_under, imported_modules
-from tests.test_cli import add
+from tests.helpers import add_profile, files_under, imported_modules
 from up42keys import cli, paths, targets
 from up42keys.errors import Up42KeysError
 
@@ -200,7 +199,7 @@ def test_the_installed_command_never_loads_the_keyring_where_no_secret_is_needed
 def test_in_process_commands_without_a_secret_never_touch_the_keyring(
     run, runner, server, project_id, monkeypatch, memory_keyring
 ):
-    assert add(run, server, "prod", project_id).exit_code == 0
+    assert add_profile(run, server, "prod", project_id).exit_code == 0
     touched: list[str] = []
 
     def forbidden(name: str):

@@ -299,6 +299,12 @@ class Profile:
         """The ``add`` command that stores exactly this profile again, with its secret."""
         raise NotImplementedError
 
+    def _command(self, words: list[str]) -> str:
+        """``words`` as a command to paste: quoted, with ``--protected`` where it applies."""
+        if self.protected:
+            words = [*words, "--protected"]
+        return " ".join(_quote(word) for word in [*words, "--force"])
+
     def missing_secret_fix(self) -> str:
         return f"store it again with '{self.restore_command()}'"
 
@@ -358,7 +364,7 @@ class ProjectProfile(Profile):
         words = ["up42keys", "add", self.name, "--project-id", self.project_id or ""]
         if self.api_url != self.default_api_url:
             words += ["--api-url", self.api_url]
-        return " ".join(_quote(word) for word in [*words, "--force"])
+        return self._command(words)
 
     def rejected_fix(self) -> str:
         return f"store the right key with '{self.restore_command()}'"
@@ -433,7 +439,7 @@ class AccountProfile(Profile):
             words += ["--auth-url", self.auth_url or ""]
         if self.api_url != self.default_api_url:
             words += ["--api-url", self.api_url]
-        return " ".join(_quote(word) for word in [*words, "--force"])
+        return self._command(words)
 
     def rejected_fix(self) -> str:
         return f"check the password of {self.username} and store it with '{self.restore_command()}'"
