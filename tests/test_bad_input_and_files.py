@@ -409,7 +409,7 @@ def test_an_old_install_s_index_in_the_config_dir_gives_way_to_one_in_the_cache(
     index, legacy = Path(paths.key_index_file()), Path(paths.legacy_key_index_file())
     assert index.parent == Path(paths.cache_dir())
     intact = index.read_bytes()
-    legacy.write_bytes(intact)  # where up42keys 0.1 kept it
+    legacy.write_bytes(intact)  # where earlier versions kept it
     index.unlink()  # and the new one was never written
     token = up42keys("token")
     assert token.returncode == 0, token.stderr

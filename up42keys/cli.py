@@ -175,10 +175,13 @@ def add(
         )
         profile = targets.project_profile(name, project_id, api_url, protected=protected)
     manager.check_can_add(name, force)
-    if account:
-        secret = read_secret("password", password_stdin, "--password-stdin", keep_spaces=True)
-    else:
-        secret = read_secret("API key", api_key_stdin, "--api-key-stdin")
+    # The other kind's stdin flag was refused above.
+    secret = read_secret(
+        profile.asks_for,
+        api_key_stdin or password_stdin,
+        profile.stdin_flag,
+        keep_spaces=profile.keeps_spaces,
+    )
     added = manager.add(profile, secret, verify=not no_verify, force=force)
     state = "verified" if added.record else "not verified"
     active = ", active" if added.active else ""

@@ -92,7 +92,7 @@ def key_index_file() -> str:
 
 
 def legacy_key_index_file() -> str:
-    """Where up42keys 0.1 kept the key index; removed when the new one is written."""
+    """Where earlier versions kept the key index; removed when the new one is written."""
     return os.path.join(config_dir(), KEY_INDEX_FILE)
 
 

@@ -37,4 +37,9 @@ def resolve(argument: str | None) -> str | targets.EnvironmentCredentials | None
 def current_label() -> str | None:
     """What ``current`` prints: the profile's name, ``(environment)``, or None."""
     target = resolve(None)
-    return target if target is None or isinstance(target, str) else target.label
+    return None if target is None else label_of(target)
+
+
+def label_of(target: str | targets.EnvironmentCredentials) -> str:
+    """What a resolved target is called: a profile by its name."""
+    return target if isinstance(target, str) else target.label

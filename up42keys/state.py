@@ -132,7 +132,7 @@ def write_key_index(identity: str | None, cache_keys: dict[str, str]) -> None:
     lines = [identity, *(f"{name} {cache_keys[name]}" for name in sorted(cache_keys))]
     try:
         files.atomic_write(paths.key_index_file(), "\n".join(lines) + "\n")
-        # Before 0.2 the index lived in the config dir; derived data does not belong there.
+        # Earlier versions kept the index in the config dir; derived data does not belong there.
         files.remove_file(paths.legacy_key_index_file())
     except OSError:
         pass

@@ -275,6 +275,12 @@ class Profile:
         """The API the profile gets when ``--api-url`` is not given."""
         return DEFAULT_API_URL
 
+    # What ``add`` asks for: the secret's name, the flag that reads it from stdin, and
+    # whether blanks at its ends are part of it.
+    asks_for = ""
+    stdin_flag = ""
+    keeps_spaces = False
+
     # Variables that a program run by ``exec`` must not inherit beside this target's token.
     foreign_variables: tuple[str, ...] = (PROJECT_KEY_ENV,)
 
@@ -344,6 +350,9 @@ class ProjectProfile(Profile):
 
     __slots__ = ()
     kind = "project"
+    asks_for = "API key"
+    stdin_flag = "--api-key-stdin"
+    keeps_spaces = False
 
     def __init__(self, name: str, project_id: str, api_url: str, *, protected: bool = False):
         self.name = name
@@ -382,6 +391,10 @@ class AccountProfile(Profile):
 
     __slots__ = ()
     kind = "account"
+    asks_for = "password"
+    stdin_flag = "--password-stdin"
+    # A password is taken as typed: spaces at its ends can be part of it.
+    keeps_spaces = True
 
     def __init__(
         self,

@@ -103,6 +103,6 @@ def get_token_record(
         resolved = selection.resolve(argument)
         record = cache.cached_record(resolved, min_ttl)
         if record is not None and resolved is not None:
-            return resolved if isinstance(resolved, str) else resolved.label, record
+            return selection.label_of(resolved), record
     target = resolve_target(argument)
     return target.label, get_record(target, min_ttl=min_ttl, refresh=refresh)
