@@ -18,7 +18,7 @@ fast path learns from the key index (``state.indexed_cache_key``).
 import os
 import time
 
-from up42keys import files, paths, state, targets
+from up42keys import files, paths, targets
 
 
 class TokenRecord:
@@ -96,7 +96,7 @@ def fresh_record(
 
 
 def cached_record(
-    target: str | targets.EnvironmentCredentials | None, min_ttl: float
+    target: targets.ProfileName | targets.EnvironmentCredentials | None, min_ttl: float
 ) -> TokenRecord | None:
     """The fresh cached token for a target that ``selection.resolve`` gave, reading no TOML
     and no keyring.
@@ -106,11 +106,7 @@ def cached_record(
     what the target is now: its cache key must match the environment's, or
     the profile's in the key index.
     """
-    if target is None:
+    cache_key = None if target is None else target.current_cache_key()
+    if target is None or cache_key is None:
         return None
-    if isinstance(target, str):  # a name: what its profile is now, only the key index says
-        if targets.name_problem(target) is not None:
-            return None
-        cache_key = state.indexed_cache_key(target)
-        return fresh_record(target, min_ttl, cache_key) if cache_key is not None else None
-    return fresh_record(target.record_name, min_ttl, target.cache_key)
+    return fresh_record(target.record_name, min_ttl, cache_key)

@@ -23,23 +23,22 @@ def chosen_name(argument: str | None) -> str | None:
     return os.environ.get(targets.PROFILE_ENV, "").strip() or None
 
 
-def resolve(argument: str | None) -> str | targets.EnvironmentCredentials | None:
-    """The target of a command: a profile name, the environment credentials, or None."""
+def resolve(argument: str | None) -> targets.ProfileName | targets.EnvironmentCredentials | None:
+    """The target of a command: a profile by name, the environment credentials, or None.
+
+    Each step is one source, in order; the first that names a target wins.
+    """
     named = chosen_name(argument)
     if named is not None:
-        return named
+        return targets.ProfileName(named)
     credentials = targets.environment_credentials()
     if credentials is not None:
         return credentials
-    return state.read_active()
+    active = state.read_active()
+    return None if active is None else targets.ProfileName(active)
 
 
 def current_label() -> str | None:
     """What ``current`` prints: the profile's name, ``(environment)``, or None."""
     target = resolve(None)
-    return None if target is None else label_of(target)
-
-
-def label_of(target: str | targets.EnvironmentCredentials) -> str:
-    """What a resolved target is called: a profile by its name."""
-    return target if isinstance(target, str) else target.label
+    return None if target is None else target.label

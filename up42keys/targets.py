@@ -21,9 +21,14 @@ which kind they hold:
   profile, every non-default option included; every fix that says "store
   the secret again" prints it.
 
-Kinds are decided in three places only: ``project_profile`` and
-``account_profile`` (created), ``from_table`` (parsed from profiles.toml);
-``environment_credentials`` makes the third kind from the environment.
+Kinds are decided where they are made or parsed, and nowhere else:
+``project_profile`` and ``account_profile`` (made from the options of
+``add``), ``from_table`` (parsed from profiles.toml), ``project_id_of``
+(parsed from a cache key), ``environment_credentials`` (made from the
+environment). ``selection.resolve`` gives a ``ProfileName`` (a profile not
+yet read, which the fast path checks a cached token for) or the environment
+credentials; both have ``label``, ``record_name``, ``current_cache_key``
+and ``load``, so no caller asks which it got.
 
 This module is on the fast path (``fastpath.FAST_PATH_MODULES``): the name
 rules, the environment credentials and the cache-key format are what a cached
@@ -474,6 +479,41 @@ class AccountProfile(Profile):
         accounts.keep_refresh_token(self, minted)
 
 
+class ProfileName:
+    """A profile chosen by name (argument, ``UP42KEYS_PROFILE``, ``active``), not yet read.
+
+    What ``selection.resolve`` gives for a profile, so that the fast path can look its
+    cached token up without parsing profiles.toml; ``load`` reads the profile itself.
+    """
+
+    __slots__ = ("name",)
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    @property
+    def label(self) -> str:
+        return self.name
+
+    @property
+    def record_name(self) -> str:
+        return self.name
+
+    def current_cache_key(self) -> str | None:
+        """What the profile's token must be minted for, per the key index (None: unknown)."""
+        if name_problem(self.name) is not None:
+            return None
+        from up42keys import state  # loaded already: it imports this module
+
+        return state.indexed_cache_key(self.name)
+
+    def load(self) -> Profile:
+        """The profile, from the store (or the error: no such profile, bad name)."""
+        from up42keys import store
+
+        return store.get(self.name)
+
+
 class EnvironmentCredentials:
     """A project ID and API key from the environment, as CI pipelines provide them.
 
@@ -508,6 +548,12 @@ class EnvironmentCredentials:
 
     def reloaded(self) -> "EnvironmentCredentials":
         return self
+
+    def current_cache_key(self) -> str:
+        return self.cache_key
+
+    def load(self) -> "EnvironmentCredentials":
+        return self.checked()
 
     def checked(self) -> "EnvironmentCredentials":
         """These credentials, once their API URL has proved to be an http(s) URL."""

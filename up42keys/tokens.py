@@ -47,9 +47,7 @@ def resolve_target(argument: str | None) -> Target:
     target = selection.resolve(argument)
     if target is None:
         raise no_active_profile()
-    if isinstance(target, str):
-        return store.get(target)
-    return target.checked()
+    return target.load()
 
 
 def label(target: Target) -> str:
@@ -103,6 +101,6 @@ def get_token_record(
         resolved = selection.resolve(argument)
         record = cache.cached_record(resolved, min_ttl)
         if record is not None and resolved is not None:
-            return selection.label_of(resolved), record
+            return resolved.label, record
     target = resolve_target(argument)
     return target.label, get_record(target, min_ttl=min_ttl, refresh=refresh)
