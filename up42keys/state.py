@@ -14,8 +14,10 @@ What lives here, and where (README, Files):
 They are plain files so that the fast path and the shell prompt read them
 without parsing anything. Stdlib only, on the fast path.
 
-Invariants (every writer keeps them; tests/test_concurrency.py and
-tests/test_bad_input_and_files.py hold the code to them):
+Invariants (every command that completes keeps them; tests/test_concurrency.py
+and tests/test_bad_input_and_files.py hold the code to them. A SIGKILL between
+two writes can still break 2 to 4 today: a crash-safe order of writes is the
+next step, and belongs to this module's writers):
 
 1. Every file is replaced atomically (``files.atomic_write``): a reader,
    which takes no lock, sees the old file or the new one.

@@ -50,10 +50,6 @@ def resolve_target(argument: str | None) -> Target:
     return target.load()
 
 
-def label(target: Target) -> str:
-    return target.label
-
-
 def project_id_of(record: cache.TokenRecord) -> str | None:
     """The project a record's token serves, from its cache key (account tokens name none)."""
     return targets.project_id_of(record.cache_key)
