@@ -312,9 +312,9 @@ def test_many_tasks_make_one_mint_in_one_worker_thread(server, profile, record_c
     workers: list[str] = []
     real = auth._token
 
-    def counting(stale: str | None = None) -> str:
+    def counting() -> str:
         workers.append(threading.current_thread().name)
-        return real(stale)
+        return real()
 
     auth._token = counting  # type: ignore[method-assign]
 
