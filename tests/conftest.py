@@ -115,6 +115,18 @@ def project_id(server: FakeUp42) -> str:
     return identifier
 
 
+@pytest.fixture
+def profile(run, server: FakeUp42, project_id: str) -> str:
+    """An active project profile on the fake UP42 with no cached token: its first use mints."""
+    outcome = run(
+        "add", "prod", "--project-id", project_id, "--api-url", server.url,
+        "--api-key-stdin", "--no-verify", input=API_KEY + "\n",
+    )  # fmt: skip
+    assert outcome.exit_code == 0, outcome.stderr
+    assert server.mints == 0
+    return "prod"
+
+
 @dataclass
 class Outcome:
     exit_code: int

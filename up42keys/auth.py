@@ -128,13 +128,14 @@ class Up42Auth(httpx.Auth):
                 token = self._doubtful = self._mint(refresh=True)
             return token
 
-    def _refused(self, token: str, status: int, own: bool) -> bool:
-        """True when UP42 refused ``token`` on the request this auth sent itself (``own``).
+    def _note_answer(self, token: str, status: int | None) -> bool:
+        """True when UP42 refused ``token``: ``status`` answered the request this auth sent
+        itself (None: this answer came from elsewhere, the far end of a redirect).
 
         Any other answer to that request vouches for a token minted for a 401.
         Without the lock: at worst a race costs one more mint.
         """
-        if not own:
+        if status is None:
             return False
         if status == 401:
             return True
@@ -172,10 +173,11 @@ class Up42Auth(httpx.Auth):
             return
         token = self._token()
         response = yield _with_bearer(request, token)
-        if self._refused(token, response.status_code, _answers(response, request)):
+        if self._note_answer(token, _own_status(response, request)):
             renewed = self._renewal(token)
             if renewed is not None and _replayable(request):
-                yield _with_bearer(request, renewed)
+                response = yield _with_bearer(request, renewed)
+                self._note_answer(renewed, _own_status(response, request, earlier=1))
 
     async def async_auth_flow(
         self, request: httpx.Request
@@ -185,10 +187,11 @@ class Up42Auth(httpx.Auth):
             return
         token = await self._off_loop(None, self._token)
         response = yield _with_bearer(request, token)
-        if self._refused(token, response.status_code, _answers(response, request)):
+        if self._note_answer(token, _own_status(response, request)):
             renewed = await self._off_loop(token, functools.partial(self._renewal, token))
             if renewed is not None and _replayable(request):
-                yield _with_bearer(request, renewed)
+                response = yield _with_bearer(request, renewed)
+                self._note_answer(renewed, _own_status(response, request, earlier=1))
 
     # -- requests -------------------------------------------------------------------------
 
@@ -212,13 +215,15 @@ class Up42Auth(httpx.Auth):
 
         def on_response(response: requests.Response, **send_options: Any) -> requests.Response:
             nonlocal first
-            own, first = first, False
-            if not self._refused(token, response.status_code, own):
+            status, first = (response.status_code if first else None), False
+            if not self._note_answer(token, status):
                 return response
             renewed = self._renewal(token)
             if renewed is None or not isinstance(response.request.body, (bytes, str, type(None))):
                 return response
-            return _resend(response, renewed, send_options)
+            again = _resend(response, renewed, send_options)
+            self._note_answer(renewed, again.status_code)
+            return again
 
         return on_response
 
@@ -250,9 +255,18 @@ def _with_bearer(request: httpx.Request, token: str) -> httpx.Request:
     return request
 
 
-def _answers(response: httpx.Response, request: httpx.Request) -> bool:
-    """True when ``response`` answers ``request`` itself, not a request a redirect made of it."""
-    return response.request is request and not response.history
+def _own_status(
+    response: httpx.Response, request: httpx.Request, *, earlier: int = 0
+) -> int | None:
+    """The status of the answer to ``request`` itself, not to a request a redirect made of it.
+
+    httpx hands the auth the last response of a redirect chain, whose history
+    holds the ``earlier`` answers this auth flow got before and then the chain:
+    the chain's first response (a 3xx, where there is a chain) answered the
+    request the auth sent.
+    """
+    first = [*response.history, response][earlier]
+    return first.status_code if first.request is request else None
 
 
 def _replayable(request: httpx.Request) -> bool:
@@ -276,6 +290,10 @@ def _resend(
     extract_cookies_to_jar(retry._cookies, response.request, response.raw)  # type: ignore[attr-defined,no-untyped-call]
     retry.prepare_cookies(retry._cookies)  # type: ignore[attr-defined]
     retry.headers["Authorization"] = f"Bearer {token}"
+    # requests builds a redirect of the answer from the request it sent first, not from this
+    # copy: that one gets the new token too (and requests drops it where the redirect leaves
+    # the origin).
+    response.request.headers["Authorization"] = retry.headers["Authorization"]
     again = response.connection.send(retry, **send_options)
     again.history.append(response)
     again.request = retry
