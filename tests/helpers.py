@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 
 import pytest
 
 from tests.conftest import API_KEY
+from tests.fakeup42 import FakeUp42
 from up42keys import files
 
 
@@ -55,3 +58,23 @@ def give_installed_command_the_key(name: str) -> None:
     from keyrings.alt.file import PlaintextKeyring
 
     PlaintextKeyring().set_password("up42keys", name, API_KEY)
+
+
+def run_python(script: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """Run ``script`` in a Python process of its own (this interpreter), as a user's code runs."""
+    return subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+        env={**os.environ, **(env or {})},
+    )
+
+
+def account_add_args(server: FakeUp42, name: str, username: str, *extra: str) -> tuple[str, ...]:
+    """``add`` arguments for an account profile whose sign-in and API hosts are the fake."""
+    return (
+        "add", name, "--account", "--username", username, "--auth-url", server.url,
+        "--api-url", server.url, "--password-stdin", *extra,
+    )  # fmt: skip

@@ -10,9 +10,6 @@ tells whether it came.
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import threading
 import time
 import urllib.parse
@@ -27,6 +24,7 @@ import requests
 import up42keys
 from tests.conftest import API_KEY
 from tests.fakeup42 import REDIRECT_PATH, FakeUp42
+from tests.helpers import run_python
 from tests.test_python_api import _EverythingRevoked, outlived_three_tokens
 
 
@@ -307,14 +305,7 @@ def test_httpx_users_never_import_requests(server, project_id) -> None:
         "UP42_PROJECT_API_KEY": API_KEY,
         "UP42_API_URL": server.url,
     }
-    done = subprocess.run(
-        [sys.executable, "-c", script],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=60,
-        env={**os.environ, **environment},
-    )
+    done = run_python(script, environment)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "False"
     assert server.mints == 1

@@ -13,9 +13,6 @@ from __future__ import annotations
 
 import copy
 import importlib.metadata
-import os
-import subprocess
-import sys
 import textwrap
 import time
 from types import ModuleType
@@ -25,6 +22,7 @@ import pytest
 import up42keys
 from tests.conftest import PASSWORD
 from tests.fakeup42 import STAC_PATH, USERINFO_PATH, FakeUp42, closed_port_url
+from tests.helpers import account_add_args, run_python
 from tests.test_python_api import outlived_three_tokens
 
 USERNAME = "jane@example.com"
@@ -70,10 +68,7 @@ def up42(server: FakeUp42, monkeypatch: pytest.MonkeyPatch) -> ModuleType:
 def account(run, server: FakeUp42) -> str:
     """An account profile ``me`` on the fake, signed in once by ``add`` (a password grant)."""
     server.add_account(USERNAME, PASSWORD)
-    outcome = run(
-        "add", "me", "--account", "--username", USERNAME, "--auth-url", server.url,
-        "--api-url", server.url, "--password-stdin", input=PASSWORD + "\n",
-    )  # fmt: skip
+    outcome = run(*account_add_args(server, "me", USERNAME), input=PASSWORD + "\n")
     assert outcome.exit_code == 0, outcome.stderr
     assert server.grants == {"password": 1}
     return "me"
@@ -130,10 +125,8 @@ def test_stac_client_works_and_shares_the_auth(server, up42, account) -> None:
 
 def test_sdk_region_is_the_profiles(run, server, up42, account) -> None:
     outcome = run(
-        "add", "me-sa", "--account", "--username", USERNAME, "--region", "sa",
-        "--auth-url", server.url, "--api-url", server.url, "--password-stdin",
-        input=PASSWORD + "\n",
-    )  # fmt: skip
+        *account_add_args(server, "me-sa", USERNAME, "--region", "sa"), input=PASSWORD + "\n"
+    )
     assert outcome.exit_code == 0, outcome.stderr
     up42keys.sdk.authenticate("me-sa")
     assert up42.host.REGION == "sa"
@@ -194,10 +187,7 @@ def test_a_failed_userinfo_changes_nothing_in_the_sdk(server, up42, account, mon
 def test_sdk_in_a_user_process(server, up42keys, isolated_home) -> None:
     """As a notebook runs it: the installed up42keys and up42-py, in a process of their own."""
     server.add_account(USERNAME, PASSWORD)
-    added = up42keys(
-        "add", "me", "--account", "--username", USERNAME, "--auth-url", server.url,
-        "--api-url", server.url, "--password-stdin", input=PASSWORD + "\n",
-    )  # fmt: skip
+    added = up42keys(*account_add_args(server, "me", USERNAME), input=PASSWORD + "\n")
     assert added.returncode == 0, added.stderr
     script = textwrap.dedent(
         f"""
@@ -221,14 +211,7 @@ def test_sdk_in_a_user_process(server, up42keys, isolated_home) -> None:
         print(json.dumps([workspace_id, response.status_code, len(collections)]))
         """
     )
-    done = subprocess.run(
-        [sys.executable, "-c", script],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=120,
-        env={**os.environ, **offline_environment()},
-    )
+    done = run_python(script, offline_environment())
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == f'["{server.workspaces[USERNAME]}", 200, 0]'
     assert server.clients == {"up42-api": 1}
