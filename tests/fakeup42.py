@@ -11,11 +11,11 @@ revoked (``revoke``), and 401 otherwise; ``api_tokens`` lists the tokens it
 accepted and ``api_rejections`` counts the 401s. Faults never apply to it.
 The other API paths take the same tokens: ``/v2/redirect?to=URL`` answers 307
 to URL (method and body kept), ``USERINFO_PATH`` gives an account's workspace
-ID as ``sub`` (what up42-py's ``authenticate`` reads), and ``/v2/assets/stac/``
-is a STAC API with no collections. ``api_requests`` records every request to
-an API path, with or without a token. The account sign-in takes both client
-IDs UP42 takes (``up42-api`` from UP42's docs, ``up42-sdk`` from up42-py) and
-counts the grants by client ID in ``clients``.
+ID as ``sub`` (what up42-py's ``authenticate`` reads), ``/v2/assets/stac/`` is
+a STAC API with no collections and ``/v2/orders`` one page with no orders.
+``api_requests`` records every request to an API path, with or without a token.
+The account sign-in takes both client IDs UP42 takes (``up42-api`` from UP42's
+docs, ``up42-sdk`` from up42-py) and counts the grants by client ID in ``clients``.
 """
 
 from __future__ import annotations
@@ -41,6 +41,7 @@ API_PATH = "/v2/whoami"
 REDIRECT_PATH = "/v2/redirect"
 USERINFO_PATH = "/realms/public/protocol/openid-connect/userinfo"
 STAC_PATH = "/v2/assets/stac/"
+ORDERS_PATH = "/v2/orders"
 CLIENT_IDS = ("up42-api", "up42-sdk")
 
 
@@ -204,6 +205,7 @@ class FakeUp42:
             USERINFO_PATH,
             STAC_PATH,
             STAC_PATH + "collections",
+            ORDERS_PATH,
         ):
             self._json(request, 404, {"error": {"code": 404, "message": "no such path"}})
             return
@@ -231,6 +233,8 @@ class FakeUp42:
         elif path == USERINFO_PATH:
             workspace = self.workspaces.get(claims["sub"], claims["sub"])
             self._json(request, 200, {"sub": workspace, "email": claims["sub"]})
+        elif path == ORDERS_PATH:
+            self._json(request, 200, {"content": [], "totalPages": 1})
         elif path.startswith(STAC_PATH):
             self._json(request, 200, self._stac(request, path))
         else:

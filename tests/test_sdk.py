@@ -81,6 +81,7 @@ def test_sdk_runs_on_the_profile_with_up42keys_tokens(server, up42, account) -> 
     assert isinstance(up42.base.workspace.auth, up42keys.Up42Auth)
     response = up42.base.workspace.session.get(server.api_url)
     assert response.status_code == 200
+    assert list(up42.Order.all()) == []
     # Everything the fake accepted was up42keys' cached token, sent as the SDK sends it.
     token = up42keys.get_token("me")
     assert set(server.api_tokens) == {token}
@@ -216,3 +217,18 @@ def test_sdk_in_a_user_process(server, up42keys, isolated_home) -> None:
     assert done.stdout.strip() == f'["{server.workspaces[USERNAME]}", 200, 0]'
     assert server.clients == {"up42-api": 1}
     assert server.grants == {"password": 1}
+
+
+@pytest.mark.parametrize(
+    ("client_id", "status"), [("up42-api", 200), ("up42-sdk", 200), ("x", 401)]
+)
+def test_the_fake_takes_the_client_ids_up42_takes(server, client_id: str, status: int) -> None:
+    """UP42's docs sign in as up42-api, up42-py 2.x-4.x as up42-sdk: the fake takes both."""
+    import httpx
+
+    server.add_account(USERNAME, PASSWORD)
+    form = {"grant_type": "password", "username": USERNAME, "password": PASSWORD}
+    form |= {"scope": "openid", "client_id": client_id}
+    response = httpx.post(server.url + "/realms/public/protocol/openid-connect/token", data=form)
+    assert response.status_code == status
+    assert server.clients == ({client_id: 1} if status == 200 else {})
