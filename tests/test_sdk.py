@@ -20,7 +20,7 @@ from types import ModuleType
 import pytest
 
 import up42keys
-from tests.conftest import PASSWORD
+from tests.conftest import API_KEY, PASSWORD
 from tests.fakeup42 import STAC_PATH, USERINFO_PATH, FakeUp42, closed_port_url
 from tests.helpers import account_add_args, run_python
 from tests.test_python_api import outlived_three_tokens
@@ -142,6 +142,15 @@ def test_a_project_profile_says_to_add_an_account(server, up42, profile) -> None
     assert "\n" not in message
     assert "up42keys add NAME --account --username EMAIL" in message
     assert up42.base.workspace._session is None
+
+
+def test_environment_credentials_are_a_project_too(server, up42, project_id, monkeypatch) -> None:
+    monkeypatch.setenv("UP42_PROJECT_ID", project_id)
+    monkeypatch.setenv("UP42_PROJECT_API_KEY", API_KEY)
+    monkeypatch.setenv("UP42_API_URL", server.url)
+    with pytest.raises(up42keys.UsageError, match="UP42_PROJECT_ID is a project; add an account"):
+        up42keys.sdk.authenticate()
+    assert server.mints == 0
 
 
 def fake_version(monkeypatch: pytest.MonkeyPatch, version: str | None) -> None:

@@ -27,13 +27,13 @@ def authenticate(profile: str | None = None) -> str:
     from up42keys import up42py
 
     target = tokens.resolve_target(profile)
-    if getattr(target, "kind", "project") != "account":
+    name = getattr(target, "name", None)
+    if name is None or getattr(target, "kind", None) != "account":
+        project = f"{name!r} is a project profile" if name else "UP42_PROJECT_ID is a project"
         raise UsageError(
-            f"up42-py works with UP42 accounts only, and {tokens.label(target)!r} is a project; "
-            f"add an account profile with 'up42keys add NAME --account --username EMAIL' "
-            f"and pass its name"
+            f"up42-py works with UP42 accounts only, and {project}; add an account profile "
+            f"with 'up42keys add NAME --account --username EMAIL' and pass its name"
         )
     up42py.check_version()
     region = getattr(target, "region", None) or DEFAULT_REGION
-    name = tokens.label(target)
     return up42py.bind(region, lambda sdk_urls: Up42Auth(name, also=sdk_urls))
