@@ -117,6 +117,16 @@ def project_id(server: FakeUp42) -> str:
     return identifier
 
 
+@pytest.fixture
+def profile(run, server: FakeUp42, project_id: str) -> str:
+    """An active project profile on the fake UP42 with no cached token: its first use mints."""
+    from tests.helpers import add_profile
+
+    add_profile(run, server, "prod", project_id, "--no-verify", check=True)
+    assert server.mints == 0
+    return "prod"
+
+
 @dataclass
 class Outcome:
     exit_code: int

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from typing import Any
 
 import jwt
@@ -79,3 +81,15 @@ def give_installed_command_the_key(name: str) -> None:
     from keyrings.alt.file import PlaintextKeyring
 
     PlaintextKeyring().set_password("up42keys", name, API_KEY)
+
+
+def run_python(script: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """Run ``script`` in a Python process of its own (this interpreter), as a user's code runs."""
+    return subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+        env={**os.environ, **(env or {})},
+    )

@@ -22,25 +22,6 @@ from up42keys.cache import TokenRecord
 
 
 @pytest.fixture
-def profile(run, server: FakeUp42, project_id: str) -> str:
-    """An active profile with no cached token: its first use mints."""
-    outcome = run(
-        "add",
-        "prod",
-        "--project-id",
-        project_id,
-        "--api-url",
-        server.url,
-        "--api-key-stdin",
-        "--no-verify",
-        input=API_KEY + "\n",
-    )
-    assert outcome.exit_code == 0, outcome.stderr
-    assert server.mints == 0
-    return "prod"
-
-
-@pytest.fixture
 def record_calls(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """The names of the threads that asked the core for a token record, in order."""
     calls: list[str] = []
@@ -67,12 +48,13 @@ def outlived_three_tokens(server: FakeUp42) -> bool:
 # -- import cost -----------------------------------------------------------------------
 
 
-def test_import_loads_neither_httpx_keyring_nor_jwt() -> None:
+def test_import_loads_neither_httpx_keyring_jwt_requests_nor_the_sdk() -> None:
     script = (
         "import sys, up42keys\n"
         "from up42keys import get_token, profiles, Profile, UsageError\n"
         "assert callable(get_token) and callable(profiles)\n"
-        "print(sorted(m for m in ('httpx', 'keyring', 'jwt') if m in sys.modules))\n"
+        "heavy = ('httpx', 'keyring', 'jwt', 'requests', 'up42')\n"
+        "print(sorted(m for m in heavy if m in sys.modules))\n"
         "from up42keys import Up42Auth\n"
         "print(Up42Auth.__mro__[1].__module__, Up42Auth.__mro__[1].__name__)\n"
     )
@@ -312,9 +294,9 @@ def test_many_tasks_make_one_mint_in_one_worker_thread(server, profile, record_c
     workers: list[str] = []
     real = auth._token
 
-    def counting(stale: str | None = None) -> str:
+    def counting() -> str:
         workers.append(threading.current_thread().name)
-        return real(stale)
+        return real()
 
     auth._token = counting  # type: ignore[method-assign]
 
