@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import os
 import socket
 import subprocess
@@ -115,6 +117,16 @@ def project_id(server: FakeUp42) -> str:
     return identifier
 
 
+@pytest.fixture
+def profile(run, server: FakeUp42, project_id: str) -> str:
+    """An active project profile on the fake UP42 with no cached token: its first use mints."""
+    from tests.helpers import add_profile
+
+    add_profile(run, server, "prod", project_id, "--no-verify", check=True)
+    assert server.mints == 0
+    return "prod"
+
+
 @dataclass
 class Outcome:
     exit_code: int
@@ -143,33 +155,95 @@ def run(runner: CliRunner) -> Iterator[Callable[..., Outcome]]:
     return invoke
 
 
+REPOSITORY = Path(__file__).resolve().parent.parent
+
+
+def reinstall_command() -> str:
+    """The command, run in the repository, that installs the working tree as scripts/test does."""
+    python = Path(sys.executable)
+    with contextlib.suppress(ValueError):
+        python = python.relative_to(REPOSITORY)
+    return f"{python} -m pip install --no-deps --force-reinstall ."
+
+
+def stale_files(tree: Path, installed: Path) -> list[str]:
+    """The package files in which the installed copy differs from the working tree."""
+
+    def sources(root: Path) -> dict[str, bytes]:
+        return {
+            path.name: path.read_bytes()
+            for path in root.iterdir()
+            if path.suffix == ".py" or path.name == "py.typed"
+        }
+
+    mine, theirs = sources(tree), sources(installed)
+    return sorted(
+        name for name in mine.keys() | theirs.keys() if mine.get(name) != theirs.get(name)
+    )
+
+
+def installed_package_dir() -> Path:
+    """Where the interpreter's ``import up42keys`` finds the package outside the working tree."""
+    found = subprocess.run(
+        [sys.executable, "-c", "import up42keys; print(up42keys.__file__)"],
+        capture_output=True,
+        text=True,
+        cwd=Path(sys.executable).parent,
+        env={key: value for key, value in os.environ.items() if key != "PYTHONPATH"},
+        check=False,
+    )
+    assert found.returncode == 0, f"install the package first: {reinstall_command()}"
+    return Path(found.stdout.strip()).parent
+
+
+@functools.cache
+def installed_mismatch() -> str | None:
+    """Why the subprocess tests must not run (a stale installed copy), or None. Once a session."""
+    tree = REPOSITORY / "up42keys"
+    stale = stale_files(tree, installed_package_dir())
+    if not stale:
+        return None
+    command = reinstall_command()
+    if any(not (tree / name).exists() for name in stale):
+        # setuptools ships what an earlier build left in build/, a removed module included.
+        command = f"rm -rf build && {command}"
+    return (
+        f"the installed up42keys differs from the working tree ({', '.join(stale)}); "
+        f"reinstall it, in {REPOSITORY}: {command}"
+    )
+
+
 def installed_command() -> str:
-    """The ``up42keys`` that pip installed next to this interpreter."""
+    """The ``up42keys`` that pip installed next to this interpreter, once it is this tree's."""
     path = Path(sys.executable).parent / "up42keys"
-    assert path.exists(), f"install the package first (pip install '.[test]'): {path}"
+    assert path.exists(), f"install the package first, in {REPOSITORY}: {reinstall_command()}"
+    mismatch = installed_mismatch()
+    if mismatch is not None:
+        pytest.fail(mismatch, pytrace=False)
     return str(path)
 
 
-@pytest.fixture
-def up42keys() -> Iterator[Callable[..., subprocess.CompletedProcess[str]]]:
+def run_installed(
+    *args: str, input: str | None = None, env: dict[str, str] | None = None, timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
     """Run the installed command as a subprocess, as a user runs it."""
+    environment = dict(os.environ)
+    environment.update(env or {})
+    return subprocess.run(
+        [installed_command(), *args],
+        input=input,
+        capture_output=True,
+        text=True,
+        env=environment,
+        timeout=timeout,
+        check=False,
+    )
 
-    def call(
-        *args: str, input: str | None = None, env: dict[str, str] | None = None, timeout: float = 60
-    ) -> subprocess.CompletedProcess[str]:
-        environment = dict(os.environ)
-        environment.update(env or {})
-        return subprocess.run(
-            [installed_command(), *args],
-            input=input,
-            capture_output=True,
-            text=True,
-            env=environment,
-            timeout=timeout,
-            check=False,
-        )
 
-    return call
+@pytest.fixture
+def up42keys() -> Callable[..., subprocess.CompletedProcess[str]]:
+    """Run the installed command as a subprocess, as a user runs it (``run_installed``)."""
+    return run_installed
 
 
 def require_os_feature(available: bool, reason: str) -> None:

@@ -9,6 +9,13 @@ injects faults from a queue so that each failure mode can be tested.
 bearer token that this server signed, that has not expired and that was not
 revoked (``revoke``), and 401 otherwise; ``api_tokens`` lists the tokens it
 accepted and ``api_rejections`` counts the 401s. Faults never apply to it.
+The other API paths take the same tokens: ``/v2/redirect?to=URL`` answers 307
+to URL (method and body kept), ``USERINFO_PATH`` gives an account's workspace
+ID as ``sub`` (what up42-py's ``authenticate`` reads), ``/v2/assets/stac/`` is
+a STAC API with no collections and ``/v2/orders`` one page with no orders.
+``api_requests`` records every request to an API path, with or without a token.
+The account sign-in takes both client IDs UP42 takes (``up42-api`` from UP42's
+docs, ``up42-sdk`` from up42-py) and counts the grants by client ID in ``clients``.
 """
 
 from __future__ import annotations
@@ -31,6 +38,11 @@ SIGNING_KEY = "fake-up42-signing-key-for-tests-only-" + "0123456789abcdef" * 4
 PROJECT_PATH = "/oauth/token"
 ACCOUNT_PATH = "/realms/public/protocol/openid-connect/token"
 API_PATH = "/v2/whoami"
+REDIRECT_PATH = "/v2/redirect"
+USERINFO_PATH = "/realms/public/protocol/openid-connect/userinfo"
+STAC_PATH = "/v2/assets/stac/"
+ORDERS_PATH = "/v2/orders"
+CLIENT_IDS = ("up42-api", "up42-sdk")
 
 
 @dataclass
@@ -50,6 +62,7 @@ class Recorded:
     path: str
     headers: dict[str, str]
     body: str
+    method: str = "POST"
 
 
 class FakeUp42:
@@ -70,6 +83,9 @@ class FakeUp42:
         self.requests: list[Recorded] = []
         self.mints = 0
         self.grants: dict[str, int] = {}
+        self.clients: dict[str, int] = {}
+        self.workspaces: dict[str, str] = {}
+        self.api_requests: list[Recorded] = []
         self.refresh_tokens: dict[str, str] = {}
         self.revoked: set[str] = set()
         self.api_tokens: list[str] = []
@@ -89,6 +105,7 @@ class FakeUp42:
 
     def add_account(self, username: str, password: str) -> None:
         self.accounts[username] = password
+        self.workspaces[username] = str(uuid.uuid4())
 
     def inject(self, *faults: Fault) -> None:
         self.faults.extend(faults)
@@ -112,7 +129,10 @@ class FakeUp42:
                 return
 
             def do_POST(self) -> None:
-                fake.handle(self)
+                if self.path.startswith("/v2/"):
+                    fake.handle_api(self)
+                else:
+                    fake.handle(self)
 
             def do_GET(self) -> None:
                 fake.handle_api(self)
@@ -172,8 +192,21 @@ class FakeUp42:
             self._json(request, 404, {"error": {"code": 404, "message": "no such path"}})
 
     def handle_api(self, request: BaseHTTPRequestHandler) -> None:
-        request.rfile.read(int(request.headers.get("Content-Length") or 0))
-        if request.path != API_PATH:
+        length = int(request.headers.get("Content-Length") or 0)
+        body = request.rfile.read(length).decode("utf-8", "replace")
+        path, _, query = request.path.partition("?")
+        with self._lock:
+            self.api_requests.append(
+                Recorded(path, dict(request.headers.items()), body, request.command)
+            )
+        if path not in (
+            API_PATH,
+            REDIRECT_PATH,
+            USERINFO_PATH,
+            STAC_PATH,
+            STAC_PATH + "collections",
+            ORDERS_PATH,
+        ):
             self._json(request, 404, {"error": {"code": 404, "message": "no such path"}})
             return
         scheme, _, token = request.headers.get("Authorization", "").partition(" ")
@@ -193,7 +226,39 @@ class FakeUp42:
             return
         with self._lock:
             self.api_tokens.append(token)
-        self._json(request, 200, {"data": {"projectId": claims["sub"]}})
+        if path == REDIRECT_PATH:
+            target = urllib.parse.parse_qs(query).get("to", [""])[0]
+            fault = Fault(status=307, json_body={}, headers={"Location": target})
+            self._answer_fault(request, fault)
+        elif path == USERINFO_PATH:
+            workspace = self.workspaces.get(claims["sub"], claims["sub"])
+            self._json(request, 200, {"sub": workspace, "email": claims["sub"]})
+        elif path == ORDERS_PATH:
+            self._json(request, 200, {"content": [], "totalPages": 1})
+        elif path.startswith(STAC_PATH):
+            self._json(request, 200, self._stac(request, path))
+        else:
+            self._json(request, 200, {"data": {"projectId": claims["sub"]}})
+
+    def _stac(self, request: BaseHTTPRequestHandler, path: str) -> dict[str, Any]:
+        root = f"http://{request.headers['Host']}{STAC_PATH}"
+        if path != STAC_PATH:
+            return {"collections": [], "links": [{"rel": "self", "href": root + "collections"}]}
+        return {
+            "type": "Catalog",
+            "stac_version": "1.0.0",
+            "id": "fake-up42-storage",
+            "description": "The fake UP42's storage: no collections",
+            "conformsTo": [
+                "https://api.stacspec.org/v1.0.0/core",
+                "https://api.stacspec.org/v1.0.0/collections",
+            ],
+            "links": [
+                {"rel": "self", "href": root, "type": "application/json"},
+                {"rel": "root", "href": root, "type": "application/json"},
+                {"rel": "data", "href": root + "collections", "type": "application/json"},
+            ],
+        }
 
     def _project_grant(self, request: BaseHTTPRequestHandler, form: dict[str, str]) -> None:
         if form.get("grant_type") != "client_credentials":
@@ -213,7 +278,8 @@ class FakeUp42:
 
     def _account_grant(self, request: BaseHTTPRequestHandler, form: dict[str, str]) -> None:
         grant = form.get("grant_type")
-        if form.get("client_id") != "up42-api":
+        client_id = form.get("client_id", "")
+        if client_id not in CLIENT_IDS:
             self._json(request, 401, {"error": "invalid_client", "error_description": "client"})
             return
         if grant == "password":
@@ -241,6 +307,7 @@ class FakeUp42:
         refresh = self.mint_jwt(username, self.refresh_ttl)
         with self._lock:
             self.refresh_tokens[refresh] = username
+            self.clients[client_id] = self.clients.get(client_id, 0) + 1
         self._json(
             request,
             200,

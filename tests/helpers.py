@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
+from typing import Any
 
+import jwt
 import pytest
 
-from tests.conftest import API_KEY
+from tests.conftest import API_KEY, PASSWORD
 from up42keys import files
+
+USERNAME = "jane@example.com"
 
 
 def files_under(*roots: str) -> list[str]:
@@ -29,13 +35,33 @@ def imported_modules(stderr: str) -> set[str]:
     }
 
 
-def add_by_process(up42keys, server, name: str, project_id: str) -> None:
-    """Add an unverified profile with the installed command (and so into its keyring)."""
-    result = up42keys(
-        "add", name, "--project-id", project_id, "--api-url", server.url,
-        "--api-key-stdin", "--no-verify", input=API_KEY + "\n",
-    )  # fmt: skip
-    assert result.returncode == 0, result.stderr
+def claims(token: str) -> dict[str, Any]:
+    """A token's claims, unverified: the one place tests read a JWT (as up42keys does, PyJWT)."""
+    return dict(jwt.decode(token.strip(), options={"verify_signature": False}))
+
+
+def add_profile(
+    call, server, name: str, who: str, *extra: str, secret: str | None = None, check: bool = False
+):
+    """Add a profile on the fake UP42 as a user does; the one way tests make a profile.
+
+    ``call`` is the ``run`` fixture (in-process, into the memory keyring) or the
+    ``up42keys`` fixture (the installed command, into its keyring file). ``who`` is a
+    project ID (a project profile at ``--api-url`` the fake) or an email (an account
+    profile that signs in at the fake); the secret goes in on stdin, API_KEY or
+    PASSWORD unless ``secret``. ``check`` asserts that the command succeeded.
+    """
+    if "@" in who:
+        kind = ["--account", "--username", who, "--auth-url", server.url, "--password-stdin"]
+        default_secret = PASSWORD
+    else:
+        kind = ["--project-id", who, "--api-url", server.url, "--api-key-stdin"]
+        default_secret = API_KEY
+    result = call("add", name, *kind, *extra, input=(secret or default_secret) + "\n")
+    if check:
+        code = getattr(result, "exit_code", getattr(result, "returncode", None))
+        assert code == 0, result.stderr
+    return result
 
 
 def fail_writes_to(monkeypatch: pytest.MonkeyPatch, path: str, code: int, reason: str) -> None:
@@ -55,3 +81,15 @@ def give_installed_command_the_key(name: str) -> None:
     from keyrings.alt.file import PlaintextKeyring
 
     PlaintextKeyring().set_password("up42keys", name, API_KEY)
+
+
+def run_python(script: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """Run ``script`` in a Python process of its own (this interpreter), as a user's code runs."""
+    return subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+        env={**os.environ, **(env or {})},
+    )

@@ -10,10 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import API_KEY, installed_command
+from tests.conftest import API_KEY, installed_command, run_installed
 from tests.fakeup42 import FakeUp42
-
-REPOSITORY = Path(__file__).resolve().parent.parent
+from tests.helpers import add_profile
 
 
 def require(program: str) -> str:
@@ -58,34 +57,10 @@ def listings(output: str) -> list[list[str]]:
     return [part.splitlines() for part in output.split("==\n")]
 
 
-def add_profile(server: FakeUp42, name: str, project_id: str, *extra: str) -> None:
-    """Add a profile through the installed command, as a user does."""
-    result = subprocess.run(
-        [
-            installed_command(),
-            "add",
-            name,
-            "--project-id",
-            project_id,
-            "--api-url",
-            server.url,
-            "--api-key-stdin",
-            *extra,
-        ],
-        input=API_KEY + "\n",
-        capture_output=True,
-        text=True,
-        env=shell_env(),
-        timeout=60,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr
-
-
 def add_prod_and_dev(server: FakeUp42, prod_id: str, *prod_flags: str) -> dict[str, str]:
     """prod (active, with a fresh token) and dev (never minted): the profiles shell tests use."""
     dev_id = str(uuid.uuid4())
     server.add_project(dev_id, API_KEY)
-    add_profile(server, "prod", prod_id, *prod_flags)
-    add_profile(server, "dev", dev_id, "--no-verify")
+    add_profile(run_installed, server, "prod", prod_id, *prod_flags, check=True)
+    add_profile(run_installed, server, "dev", dev_id, "--no-verify", check=True)
     return {"prod": prod_id, "dev": dev_id}

@@ -11,19 +11,17 @@ import urllib.parse
 import uuid
 from pathlib import Path
 
-import jwt
 import pytest
 
 from tests.conftest import API_KEY, PASSWORD, MemoryKeyring
 from tests.fakeup42 import ACCOUNT_PATH, FakeUp42
-from up42keys import cache, paths
+from tests.helpers import USERNAME, add_profile, claims
+from up42keys import cache, paths, targets
 
 if sys.version_info >= (3, 11):
     import tomllib
 else:
     import tomli as tomllib
-
-USERNAME = "jane@example.com"
 
 
 @pytest.fixture
@@ -31,21 +29,6 @@ def account(server: FakeUp42) -> str:
     """An account the fake server knows, with PASSWORD as its password."""
     server.add_account(USERNAME, PASSWORD)
     return USERNAME
-
-
-def add_account(run, server: FakeUp42, name: str, *extra: str, password: str = PASSWORD):
-    return run(
-        "add",
-        name,
-        "--account",
-        "--username",
-        USERNAME,
-        "--auth-url",
-        server.url,
-        "--password-stdin",
-        *extra,
-        input=password + "\n",
-    )
 
 
 def form(request) -> dict[str, str]:
@@ -58,7 +41,7 @@ def account_grants(server: FakeUp42) -> list[str]:
 
 
 def refresh_record(name: str) -> cache.TokenRecord:
-    record = cache.read(name + cache.REFRESH_SUFFIX)
+    record = cache.read(name + targets.REFRESH_SUFFIX)
     assert record is not None
     return record
 
@@ -73,7 +56,7 @@ def forbid_keyring(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_add_signs_in_with_password_grant_and_stores_password_in_keyring(
     run, server, account, memory_keyring
 ):
-    outcome = add_account(run, server, "me")
+    outcome = add_profile(run, server, "me", USERNAME)
     assert outcome.exit_code == 0, outcome.stderr
     assert "verified, active" in outcome.stderr
     assert memory_keyring.entries[("up42keys", "me")] == PASSWORD
@@ -98,13 +81,13 @@ def test_add_signs_in_with_password_grant_and_stores_password_in_keyring(
     record = cache.read("me")
     assert record is not None
     assert record.cache_key.startswith(f"account {USERNAME} ")
-    assert jwt.decode(record.token, options={"verify_signature": False})["sub"] == USERNAME
+    assert claims(record.token)["sub"] == USERNAME
     assert Path(paths.current_token_file()).read_text() == record.token + "\n"
     refresh = refresh_record("me")
     assert server.refresh_tokens[refresh.token] == USERNAME
     assert refresh.cache_key == record.cache_key
     assert abs(refresh.expires_at - (time.time() + server.refresh_ttl)) < 5
-    mode = os.stat(paths.token_record("me" + cache.REFRESH_SUFFIX)).st_mode
+    mode = os.stat(paths.token_record("me" + targets.REFRESH_SUFFIX)).st_mode
     assert stat.S_IMODE(mode) == 0o600
 
 
@@ -112,7 +95,7 @@ def test_expired_token_renews_with_refresh_grant_without_password_or_keyring(
     run, server, account, monkeypatch
 ):
     server.token_ttl = 30  # under the 60 s minimum: every 'token' renews
-    add_account(run, server, "me")
+    add_profile(run, server, "me", USERNAME)
     first = cache.read("me")
     first_refresh = refresh_record("me").token
     forbid_keyring(monkeypatch)
@@ -134,16 +117,16 @@ def test_expired_token_renews_with_refresh_grant_without_password_or_keyring(
 
 
 def test_expired_refresh_token_signs_in_with_password(run, server, account):
-    add_account(run, server, "me")
+    add_profile(run, server, "me", USERNAME)
     stale = refresh_record("me")
-    cache.write("me" + cache.REFRESH_SUFFIX, cache.TokenRecord(stale.token, 1, stale.cache_key))
+    cache.write("me" + targets.REFRESH_SUFFIX, cache.TokenRecord(stale.token, 1, stale.cache_key))
     assert run("token", "--refresh").exit_code == 0
     assert account_grants(server) == ["password", "password"]
     assert refresh_record("me").token != stale.token
 
 
 def test_rejected_refresh_token_falls_back_to_password_once(run, server, account):
-    add_account(run, server, "me")
+    add_profile(run, server, "me", USERNAME)
     server.refresh_tokens.clear()  # UP42 ended the session
     outcome = run("token", "--refresh")
     assert outcome.exit_code == 0, outcome.stderr
@@ -152,7 +135,7 @@ def test_rejected_refresh_token_falls_back_to_password_once(run, server, account
 
 
 def test_changed_password_is_exit_4_after_one_sign_in(run, server, account):
-    add_account(run, server, "me")
+    add_profile(run, server, "me", USERNAME)
     server.refresh_tokens.clear()
     server.accounts[USERNAME] = "changed-on-the-website"
     outcome = run("token", "--refresh")
@@ -162,11 +145,11 @@ def test_changed_password_is_exit_4_after_one_sign_in(run, server, account):
         outcome.stderr
     )
     assert account_grants(server) == ["password", "refresh_token", "password"]
-    assert cache.read("me" + cache.REFRESH_SUFFIX) is None
+    assert cache.read("me" + targets.REFRESH_SUFFIX) is None
 
 
 def test_wrong_password_at_add_is_exit_4_and_stores_nothing(run, server, account, memory_keyring):
-    outcome = add_account(run, server, "me", password="not-the-password")
+    outcome = add_profile(run, server, "me", USERNAME, secret="not-the-password")
     assert outcome.exit_code == 4
     assert "rejected" in outcome.stderr
     assert len(outcome.stderr.strip().splitlines()) == 1
@@ -180,7 +163,7 @@ def test_no_file_holds_the_password_and_no_output_the_refresh_token(
     run, server, account, project_id, isolated_home
 ):
     server.token_ttl = 30
-    outputs = [add_account(run, server, "me")]
+    outputs = [add_profile(run, server, "me", USERNAME)]
     run("add", "prj", "--project-id", project_id, "--api-url", server.url, "--api-key-stdin",
         input=API_KEY + "\n")  # fmt: skip
     for args in (
@@ -208,11 +191,11 @@ def test_no_file_holds_the_password_and_no_output_the_refresh_token(
             assert PASSWORD not in content, name
             if any(token in content for token in refresh_tokens):
                 holders.append(Path(directory, name))
-    assert holders == [Path(paths.token_record("you" + cache.REFRESH_SUFFIX))]
+    assert holders == [Path(paths.token_record("you" + targets.REFRESH_SUFFIX))]
 
 
 def test_list_and_token_json_show_the_account(run, server, account, project_id):
-    add_account(run, server, "me")
+    add_profile(run, server, "me", USERNAME)
     run("add", "prj", "--project-id", project_id, "--api-url", server.url, "--api-key-stdin",
         input=API_KEY + "\n")  # fmt: skip
     lines = run("list").stdout.splitlines()
@@ -232,7 +215,7 @@ def test_list_and_token_json_show_the_account(run, server, account, project_id):
     token = json.loads(run("token", "--json").stdout)
     assert token["profile"] == "me"
     assert token["project_id"] is None
-    assert jwt.decode(token["token"], options={"verify_signature": False})["sub"] == USERNAME
+    assert claims(token["token"])["sub"] == USERNAME
 
 
 def test_region_sets_sign_in_and_api_hosts(run, server):
@@ -296,10 +279,10 @@ def test_bad_account_input_is_usage_error_and_writes_nothing(run, memory_keyring
 def test_password_is_kept_as_typed_and_blank_is_refused(run, server, memory_keyring):
     spaced = "  two words  "
     server.add_account(USERNAME, spaced)
-    outcome = add_account(run, server, "me", password=spaced)
+    outcome = add_profile(run, server, "me", USERNAME, secret=spaced)
     assert outcome.exit_code == 0, outcome.stderr
     assert memory_keyring.entries[("up42keys", "me")] == spaced
-    blank = add_account(run, server, "other", password="   ")
+    blank = add_profile(run, server, "other", USERNAME, secret="   ")
     assert blank.exit_code == 2
     assert "the password is empty" in blank.stderr
 
@@ -312,9 +295,9 @@ def test_prompt_needs_a_terminal(run, server, account):
 
 def test_rename_and_remove_carry_the_refresh_token(run, server, account, monkeypatch):
     server.token_ttl = 30
-    add_account(run, server, "me")
+    add_profile(run, server, "me", USERNAME)
     assert run("rename", "me", "you").exit_code == 0
-    assert cache.read("me" + cache.REFRESH_SUFFIX) is None
+    assert cache.read("me" + targets.REFRESH_SUFFIX) is None
     with monkeypatch.context() as patch:
         forbid_keyring(patch)
         assert run("token").exit_code == 0
@@ -326,15 +309,15 @@ def test_rename_and_remove_carry_the_refresh_token(run, server, account, monkeyp
 def test_replacing_an_account_with_a_project_drops_its_refresh_token(
     run, server, account, project_id
 ):
-    add_account(run, server, "me")
+    add_profile(run, server, "me", USERNAME)
     outcome = run(
         "add", "me", "--project-id", project_id, "--api-url", server.url, "--api-key-stdin",
         "--force", input=API_KEY + "\n",
     )  # fmt: skip
     assert outcome.exit_code == 0, outcome.stderr
-    assert cache.read("me" + cache.REFRESH_SUFFIX) is None
+    assert cache.read("me" + targets.REFRESH_SUFFIX) is None
     token = run("token").stdout.strip()
-    assert jwt.decode(token, options={"verify_signature": False})["sub"] == project_id
+    assert claims(token)["sub"] == project_id
 
 
 def test_account_without_sign_in_url_in_profile_file_is_refused(run):

@@ -10,9 +10,8 @@ from pathlib import Path
 
 from tests.conftest import PASSWORD, installed_command
 from tests.fakeup42 import FakeUp42
-from up42keys import cache, paths
-
-USERNAME = "jane@example.com"
+from tests.helpers import USERNAME, add_profile
+from up42keys import cache, paths, targets
 
 
 def expire(record_name: str) -> None:
@@ -26,14 +25,9 @@ def grant_types(server: FakeUp42) -> list[str]:
     return [urllib.parse.parse_qs(request.body)["grant_type"][0] for request in server.requests]
 
 
-def add_command(server: FakeUp42, name: str) -> list[str]:
-    return ["add", name, "--account", "--username", USERNAME, "--auth-url", server.url,
-            "--password-stdin"]  # fmt: skip
-
-
 def test_account_session(up42keys, server):
     server.add_account(USERNAME, PASSWORD)
-    results = [up42keys(*add_command(server, "me"), input=PASSWORD + "\n")]
+    results = [add_profile(up42keys, server, "me", USERNAME)]
     assert results[-1].returncode == 0, results[-1].stderr
     assert grant_types(server) == ["password"]
 
@@ -50,7 +44,7 @@ def test_account_session(up42keys, server):
     assert all(PASSWORD not in request.body for request in server.requests[1:])
 
     expire("me")
-    expire("me" + cache.REFRESH_SUFFIX)
+    expire("me" + targets.REFRESH_SUFFIX)
     results.append(up42keys("token", "--json"))
     assert json.loads(results[-1].stdout)["project_id"] is None
     assert grant_types(server) == ["password", "refresh_token", "password"]
@@ -77,7 +71,7 @@ def test_account_session(up42keys, server):
 
 def test_wrong_password_is_exit_4_and_stores_nothing(up42keys, server):
     server.add_account(USERNAME, PASSWORD)
-    result = up42keys(*add_command(server, "me"), input="wrong-password\n")
+    result = add_profile(up42keys, server, "me", USERNAME, secret="wrong-password")
     assert result.returncode == 4
     assert result.stderr.startswith("up42keys: error: ")
     assert len(result.stderr.splitlines()) == 1
@@ -89,7 +83,7 @@ def test_wrong_password_is_exit_4_and_stores_nothing(up42keys, server):
 
 def test_parallel_renewals_make_one_refresh_grant(up42keys, server):
     server.add_account(USERNAME, PASSWORD)
-    assert up42keys(*add_command(server, "me"), input=PASSWORD + "\n").returncode == 0
+    assert add_profile(up42keys, server, "me", USERNAME).returncode == 0
     expire("me")
     processes = [
         subprocess.Popen(

@@ -9,18 +9,17 @@ import time
 import uuid
 from pathlib import Path
 
-import jwt
 import pytest
 
 from tests.conftest import API_KEY
 from tests.helpers import (
-    add_by_process,
+    add_profile,
+    claims,
     fail_writes_to,
     files_under,
     give_installed_command_the_key,
     imported_modules,
 )
-from tests.test_cli import add
 from up42keys import cache, paths
 
 GOOD_ID = "12345678-1234-1234-1234-123456789abc"
@@ -289,7 +288,7 @@ def test_corrupt_profile_file_is_named_by_the_installed_command(up42keys):
 def test_an_unusable_cache_directory_is_one_line_not_a_traceback(
     run, server, project_id, tmp_path, monkeypatch
 ):
-    assert add(run, server, "prod", project_id, "--no-verify").exit_code == 0
+    assert add_profile(run, server, "prod", project_id, "--no-verify").exit_code == 0
     in_the_way = tmp_path / "not-a-directory"
     in_the_way.write_text("")
     monkeypatch.setenv("UP42KEYS_CACHE_DIR", str(in_the_way))
@@ -303,14 +302,10 @@ def test_an_unusable_cache_directory_is_one_line_not_a_traceback(
 # -- corrupt, truncated and foreign token records --------------------------------------------
 
 
-def claims(token: str) -> dict[str, object]:
-    return jwt.decode(token.strip(), options={"verify_signature": False})
-
-
 @pytest.fixture
 def cached(run, server, project_id) -> cache.TokenRecord:
     """Profile prod, for the installed command and in-process, with a token cached."""
-    assert add(run, server, "prod", project_id).exit_code == 0
+    assert add_profile(run, server, "prod", project_id).exit_code == 0
     give_installed_command_the_key("prod")
     record = cache.read("prod")
     assert record is not None
@@ -368,7 +363,7 @@ def test_damaged_or_foreign_record_is_replaced_by_a_new_token(
 
 
 def test_profile_edited_by_hand_never_gets_the_old_projects_token(up42keys, server, project_id):
-    add_by_process(up42keys, server, "prod", project_id)
+    add_profile(up42keys, server, "prod", project_id, "--no-verify", check=True)
     first = up42keys("token").stdout
     assert claims(first)["sub"] == project_id
     other = str(uuid.uuid4())
@@ -390,7 +385,7 @@ def test_profile_edited_by_hand_never_gets_the_old_projects_token(up42keys, serv
     [b"", b"garbage\n", b"\xff\xfe\x00", b"1 2 3\nprod project other http://x\n", None],
 )
 def test_a_damaged_or_missing_key_index_is_rebuilt(up42keys, run, server, project_id, damage):
-    assert add(run, server, "prod", project_id).exit_code == 0
+    assert add_profile(run, server, "prod", project_id).exit_code == 0
     give_installed_command_the_key("prod")
     index = Path(paths.key_index_file())
     intact = index.read_bytes()
@@ -405,11 +400,30 @@ def test_a_damaged_or_missing_key_index_is_rebuilt(up42keys, run, server, projec
     assert index.read_bytes() == intact
 
 
+def test_an_old_install_s_index_in_the_config_dir_gives_way_to_one_in_the_cache(
+    up42keys, run, server, project_id
+):
+    """The key index is derived data: it lives in the cache; the config dir's old one goes."""
+    assert add_profile(run, server, "prod", project_id).exit_code == 0
+    give_installed_command_the_key("prod")
+    index, legacy = Path(paths.key_index_file()), Path(paths.legacy_key_index_file())
+    assert index.parent == Path(paths.cache_dir())
+    intact = index.read_bytes()
+    legacy.write_bytes(intact)  # where earlier versions kept it
+    index.unlink()  # and the new one was never written
+    token = up42keys("token")
+    assert token.returncode == 0, token.stderr
+    assert claims(token.stdout)["sub"] == project_id
+    assert server.mints == 1
+    assert index.read_bytes() == intact
+    assert not legacy.exists()
+
+
 def test_an_index_that_cannot_be_written_costs_nothing_but_speed(
     run, server, project_id, monkeypatch
 ):
     fail_writes_to(monkeypatch, paths.key_index_file(), errno.EROFS, "Read-only file system")
-    assert add(run, server, "prod", project_id).exit_code == 0
+    assert add_profile(run, server, "prod", project_id).exit_code == 0
     assert run("token").exit_code == 0
     assert run("list").exit_code == 0
     assert not Path(paths.key_index_file()).exists()
@@ -432,7 +446,7 @@ def test_two_config_dirs_sharing_a_cache_never_swap_tokens(up42keys, server, pro
 
 
 def test_removed_profile_file_means_no_profile_not_a_cached_token(up42keys, server, project_id):
-    add_by_process(up42keys, server, "prod", project_id)
+    add_profile(up42keys, server, "prod", project_id, "--no-verify", check=True)
     assert up42keys("token").returncode == 0
     os.unlink(paths.profiles_file())
     result = up42keys("token")

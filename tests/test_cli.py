@@ -9,43 +9,28 @@ import time
 import uuid
 from pathlib import Path
 
-import jwt
 import pytest
 
 from tests.conftest import API_KEY, MemoryKeyring
-from tests.fakeup42 import FakeUp42
+from tests.helpers import add_profile, claims
 from up42keys import keychain, paths
-
-
-def add(run, server: FakeUp42, name: str, project_id: str, *extra: str, key: str = API_KEY):
-    return run(
-        "add",
-        name,
-        "--project-id",
-        project_id,
-        "--api-url",
-        server.url,
-        "--api-key-stdin",
-        *extra,
-        input=key + "\n",
-    )
 
 
 def test_add_verifies_stores_key_in_keyring_and_caches_token(
     run, server, project_id, memory_keyring
 ):
-    outcome = add(run, server, "prod", project_id)
+    outcome = add_profile(run, server, "prod", project_id)
     assert outcome.exit_code == 0, outcome.stderr
     assert memory_keyring.entries[("up42keys", "prod")] == API_KEY
     assert server.mints == 1
     assert Path(paths.active_file()).read_text() == "prod\n"
     record = Path(paths.token_record("prod")).read_text().splitlines()
-    assert jwt.decode(record[2], options={"verify_signature": False})["sub"] == project_id
+    assert claims(record[2])["sub"] == project_id
     assert Path(paths.current_token_file()).read_text() == record[2] + "\n"
 
 
 def test_mint_request_has_basic_auth_form_body_and_no_secret_in_url(run, server, project_id):
-    add(run, server, "prod", project_id)
+    add_profile(run, server, "prod", project_id)
     request = server.requests[-1]
     assert request.path == "/oauth/token"
     assert request.headers["Content-Type"] == "application/x-www-form-urlencoded"
@@ -55,7 +40,7 @@ def test_mint_request_has_basic_auth_form_body_and_no_secret_in_url(run, server,
 
 
 def test_rejected_key_stores_nothing(run, server, project_id, memory_keyring):
-    outcome = add(run, server, "prod", project_id, key="wrong-key")
+    outcome = add_profile(run, server, "prod", project_id, secret="wrong-key")
     assert outcome.exit_code == 4
     assert "rejected" in outcome.stderr
     assert "Traceback" not in outcome.stderr
@@ -66,40 +51,40 @@ def test_rejected_key_stores_nothing(run, server, project_id, memory_keyring):
 
 
 def test_existing_name_is_refused_without_force(run, server, project_id):
-    assert add(run, server, "prod", project_id).exit_code == 0
-    again = add(run, server, "prod", project_id)
+    assert add_profile(run, server, "prod", project_id).exit_code == 0
+    again = add_profile(run, server, "prod", project_id)
     assert again.exit_code == 2
     assert "--force" in again.stderr
-    assert add(run, server, "prod", project_id, "--force").exit_code == 0
+    assert add_profile(run, server, "prod", project_id, "--force").exit_code == 0
 
 
 def test_force_readd_with_other_project_never_serves_old_token(run, server, project_id):
-    add(run, server, "prod", project_id)
+    add_profile(run, server, "prod", project_id)
     old = run("token").stdout.strip()
     other = str(uuid.uuid4())
     server.add_project(other, API_KEY)
-    assert add(run, server, "prod", other, "--force", "--no-verify").exit_code == 0
+    assert add_profile(run, server, "prod", other, "--force", "--no-verify").exit_code == 0
     new = run("token").stdout.strip()
     assert new != old
-    assert jwt.decode(new, options={"verify_signature": False})["sub"] == other
+    assert claims(new)["sub"] == other
 
 
 def test_first_profile_becomes_active_and_use_switches(run, server, project_id):
     other = str(uuid.uuid4())
     server.add_project(other, API_KEY)
-    add(run, server, "prod", project_id)
-    add(run, server, "dev", other, "--no-verify")
+    add_profile(run, server, "prod", project_id)
+    add_profile(run, server, "dev", other, "--no-verify")
     assert run("current").stdout == "prod\n"
     outcome = run("use", "dev")
     assert outcome.exit_code == 0, outcome.stderr
     assert run("current").stdout == "dev\n"
     token = Path(paths.current_token_file()).read_text().strip()
-    assert jwt.decode(token, options={"verify_signature": False})["sub"] == other
+    assert claims(token)["sub"] == other
 
 
 def test_use_that_cannot_mint_changes_nothing(run, server, project_id, memory_keyring):
-    add(run, server, "prod", project_id)
-    add(run, server, "broken", str(uuid.uuid4()), "--no-verify")
+    add_profile(run, server, "prod", project_id)
+    add_profile(run, server, "broken", str(uuid.uuid4()), "--no-verify")
     before = Path(paths.current_token_file()).read_bytes()
     outcome = run("use", "broken")
     assert outcome.exit_code == 4
@@ -108,7 +93,7 @@ def test_use_that_cannot_mint_changes_nothing(run, server, project_id, memory_ke
 
 
 def test_token_uses_cache_then_mints_when_under_min_ttl(run, server, project_id):
-    add(run, server, "prod", project_id)
+    add_profile(run, server, "prod", project_id)
     first = run("token")
     assert first.exit_code == 0
     assert server.mints == 1
@@ -122,12 +107,12 @@ def test_token_uses_cache_then_mints_when_under_min_ttl(run, server, project_id)
 
 
 def test_token_json(run, server, project_id):
-    add(run, server, "prod", project_id)
+    add_profile(run, server, "prod", project_id)
     data = json.loads(run("token", "--json").stdout)
     assert data["profile"] == "prod"
     assert data["project_id"] == project_id
     assert data["expires_at"] > time.time() + 200
-    assert jwt.decode(data["token"], options={"verify_signature": False})["sub"] == project_id
+    assert claims(data["token"])["sub"] == project_id
 
 
 @pytest.mark.parametrize(
@@ -141,20 +126,20 @@ def test_expiry_from_expires_in_or_exp_or_default(
     server.token_ttl = 200
     server.expires_in = expires_in
     server.omit_exp = omit_exp
-    add(run, server, "prod", project_id)
+    add_profile(run, server, "prod", project_id)
     expires_at = json.loads(run("token", "--json", "--min-ttl", "0").stdout)["expires_at"]
     assert abs(expires_at - (time.time() + lifetime)) < 5
 
 
 def test_top_level_access_token_is_accepted(run, server, project_id):
     server.top_level_token = True
-    assert add(run, server, "prod", project_id).exit_code == 0
+    assert add_profile(run, server, "prod", project_id).exit_code == 0
     assert run("token").exit_code == 0
 
 
 def test_list_and_json_never_open_keyring(run, server, project_id, memory_keyring, monkeypatch):
-    add(run, server, "prod", project_id)
-    add(run, server, "dev", str(uuid.uuid4()), "--no-verify")
+    add_profile(run, server, "prod", project_id)
+    add_profile(run, server, "dev", str(uuid.uuid4()), "--no-verify")
 
     def forbidden(*_args: object) -> None:
         raise AssertionError("list opened the keyring")
@@ -179,7 +164,7 @@ def test_list_and_json_never_open_keyring(run, server, project_id, memory_keyrin
 
 
 def test_rename_moves_key_cache_and_active(run, server, project_id, memory_keyring):
-    add(run, server, "prod", project_id)
+    add_profile(run, server, "prod", project_id)
     token = run("token").stdout
     assert run("rename", "prod", "production").exit_code == 0
     assert ("up42keys", "prod") not in memory_keyring.entries
@@ -191,7 +176,7 @@ def test_rename_moves_key_cache_and_active(run, server, project_id, memory_keyri
 
 
 def test_remove_deletes_everything(run, server, project_id, memory_keyring):
-    add(run, server, "prod", project_id)
+    add_profile(run, server, "prod", project_id)
     assert run("remove", "prod").exit_code == 0
     assert memory_keyring.entries == {}
     assert not Path(paths.token_record("prod")).exists()
@@ -201,7 +186,7 @@ def test_remove_deletes_everything(run, server, project_id, memory_keyring):
 
 
 def test_inspect_shows_claims_not_token(run, server, project_id):
-    add(run, server, "prod", project_id)
+    add_profile(run, server, "prod", project_id)
     token = run("token").stdout.strip()
     outcome = run("inspect")
     assert outcome.exit_code == 0
@@ -215,12 +200,12 @@ def test_inspect_shows_claims_not_token(run, server, project_id):
 def test_profile_env_variable_selects_per_shell(run, server, project_id, monkeypatch):
     other = str(uuid.uuid4())
     server.add_project(other, API_KEY)
-    add(run, server, "prod", project_id)
-    add(run, server, "dev", other)
+    add_profile(run, server, "prod", project_id)
+    add_profile(run, server, "dev", other)
     monkeypatch.setenv("UP42KEYS_PROFILE", "dev")
     assert run("current").stdout == "dev\n"
     token = run("token").stdout.strip()
-    assert jwt.decode(token, options={"verify_signature": False})["sub"] == other
+    assert claims(token)["sub"] == other
 
 
 @pytest.mark.parametrize(
@@ -248,7 +233,7 @@ def test_bad_input_is_usage_error_and_writes_nothing(run, args, reason):
 
 
 def test_blank_key_is_refused(run, server, project_id):
-    outcome = add(run, server, "prod", project_id, key="   ")
+    outcome = add_profile(run, server, "prod", project_id, secret="   ")
     assert outcome.exit_code == 2
     assert "empty" in outcome.stderr
 
@@ -261,7 +246,7 @@ def test_no_active_profile_is_exit_3(run):
 
 
 def test_files_and_dirs_are_private(run, server, project_id):
-    add(run, server, "prod", project_id)
+    add_profile(run, server, "prod", project_id)
     run("token")
     for root in (paths.config_dir(), paths.cache_dir()):
         for directory, _, names in os.walk(root):
@@ -272,8 +257,20 @@ def test_files_and_dirs_are_private(run, server, project_id):
 
 
 def test_keyring_holds_the_key_and_no_file_does(run, server, project_id, isolated_home):
-    add(run, server, "prod", project_id)
+    add_profile(run, server, "prod", project_id)
     assert keychain.get_secret("prod") == API_KEY
     for directory, _, names in os.walk(isolated_home):
         for name in names:
             assert API_KEY.encode() not in Path(directory, name).read_bytes()
+
+
+def test_errors_show_their_traceback_with_up42keys_debug(run, server, project_id, monkeypatch):
+    assert add_profile(run, server, "prod", project_id).exit_code == 0
+    plain = run("token", "ghost")
+    assert plain.stderr == "up42keys: error: no profile named 'ghost'; see 'up42keys list'\n"
+    monkeypatch.setenv("UP42KEYS_DEBUG", "1")
+    debug = run("token", "ghost")
+    assert debug.exit_code == plain.exit_code == 3
+    assert debug.stderr.startswith("Traceback (most recent call last):\n")
+    assert "ProfileNotFoundError" in debug.stderr
+    assert debug.stderr.endswith(plain.stderr)

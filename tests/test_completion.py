@@ -7,8 +7,8 @@ import sys
 
 import pytest
 
-from tests.conftest import installed_command
-from tests.shellkit import REPOSITORY, add_prod_and_dev, listings, require, run_shell, shell_env
+from tests.conftest import REPOSITORY, installed_command
+from tests.shellkit import add_prod_and_dev, listings, require, run_shell, shell_env
 
 COMPLETION_FILES = {"bash": "up42keys.bash", "zsh": "_up42keys", "fish": "up42keys.fish"}
 # Every command that takes a profile name, with the words typed before the name.

@@ -18,13 +18,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 import filelock
-import jwt
 import pytest
 
 from tests.conftest import API_KEY, installed_command
-from tests.helpers import add_by_process
-from tests.test_cli import add
-from up42keys import cache, files, paths, selection, settings
+from tests.helpers import add_profile, claims
+from up42keys import cache, files, paths, settings, state
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -106,7 +104,7 @@ def wait_for(condition: Callable[[], bool], seconds: float = 120) -> None:
 def test_stampede_of_processes_mints_once(
     up42keys, server, project_id, hooks, tmp_path, cache_state
 ):
-    add_by_process(up42keys, server, "prod", project_id)
+    add_profile(up42keys, server, "prod", project_id, "--no-verify", check=True)
     old_token = None
     if cache_state == "expired":
         old_token = up42keys("token").stdout.strip()
@@ -146,7 +144,7 @@ def test_stampede_of_processes_mints_once(
 def test_concurrent_add_use_remove_rename_lose_nothing(up42keys, server, project_id, hooks):
     """24 processes change the profile file at once while readers parse it without a lock."""
     for name in ("r0", "r1", "r2", "r3", "m0", "m1", "m2", "m3", "u0", "u1"):
-        add_by_process(up42keys, server, name, project_id)
+        add_profile(up42keys, server, name, project_id, "--no-verify", check=True)
     for name in ("u0", "u1"):
         assert up42keys("token", name).returncode == 0  # so that `use` needs no keyring
 
@@ -223,7 +221,7 @@ def test_lock_timeout_is_tied_to_the_request_timeout(monkeypatch):
 def test_token_waits_for_a_held_profile_lock_then_gives_a_clear_error(
     run, server, project_id, monkeypatch
 ):
-    assert add(run, server, "prod", project_id, "--no-verify").exit_code == 0
+    assert add_profile(run, server, "prod", project_id, "--no-verify").exit_code == 0
     monkeypatch.setenv("UP42KEYS_TIMEOUT", "0.05")
     files.ensure_private_dir(os.path.dirname(paths.lock_file("prod")))
     with filelock.FileLock(paths.lock_file("prod")):
@@ -241,7 +239,7 @@ def test_token_waits_for_a_held_profile_lock_then_gives_a_clear_error(
 def test_writers_wait_for_the_profile_file_lock_then_change_nothing(
     up42keys, server, project_id, monkeypatch
 ):
-    add_by_process(up42keys, server, "prod", project_id)
+    add_profile(up42keys, server, "prod", project_id, "--no-verify", check=True)
     before = Path(paths.profiles_file()).read_bytes()
     lock_path = os.path.join(paths.config_dir(), ".profiles.lock")
     with filelock.FileLock(lock_path):
@@ -259,10 +257,11 @@ def test_a_switch_during_a_mint_never_leaves_another_profiles_token_current(
 ):
     other = str(uuid.uuid4())
     server.add_project(other, API_KEY)
-    assert add(run, server, "u0", project_id).exit_code == 0  # active
-    assert add(run, server, "u1", other).exit_code == 0  # its token is cached: `use` needs no key
+    assert add_profile(run, server, "u0", project_id).exit_code == 0  # active
+    # Its token is cached: `use` needs no key.
+    assert add_profile(run, server, "u1", other).exit_code == 0
     monkeypatch.setenv("UP42KEYS_TIMEOUT", "0.05")
-    read_active = selection.read_active
+    read_active = state.read_active
     switches: list[subprocess.CompletedProcess[str]] = []
 
     def read_while_another_process_switches() -> str | None:
@@ -271,14 +270,13 @@ def test_a_switch_during_a_mint_never_leaves_another_profiles_token_current(
             switches.append(up42keys("use", "u1"))
         return active
 
-    monkeypatch.setattr(selection, "read_active", read_while_another_process_switches)
+    monkeypatch.setattr(state, "read_active", read_while_another_process_switches)
     assert run("token", "u0", "--refresh").exit_code == 0
-    monkeypatch.setattr(selection, "read_active", read_active)
+    monkeypatch.setattr(state, "read_active", read_active)
 
     # The switch had to wait for the mint to finish with the current-token file.
     assert switches[0].returncode == 1
     assert "lock on the profile file" in switches[0].stderr
     active = Path(paths.active_file()).read_text().strip()
     current = Path(paths.current_token_file()).read_text().strip()
-    claims = jwt.decode(current, options={"verify_signature": False})
-    assert claims["sub"] == {"u0": project_id, "u1": other}[active]
+    assert claims(current)["sub"] == {"u0": project_id, "u1": other}[active]

@@ -12,8 +12,7 @@ from keyring.backends import fail
 
 from tests.conftest import API_KEY, PASSWORD, MemoryKeyring
 from tests.fakeup42 import Fault, closed_port_url
-from tests.test_accounts import USERNAME, add_account
-from tests.test_cli import add
+from tests.helpers import USERNAME, add_profile
 from up42keys import keychain, paths
 
 
@@ -35,7 +34,7 @@ def problems(checks: list[dict[str, object]]) -> list[dict[str, object]]:
 
 
 def test_all_is_well(run, server, project_id, memory_keyring):
-    assert add(run, server, "prod", project_id).exit_code == 0
+    assert add_profile(run, server, "prod", project_id).exit_code == 0
     code, by_name, checks = doctor(run)
     assert code == 0, problems(checks)
     assert by_name["keyring"]["data"] == {"backend": "tests.conftest.MemoryKeyring", "works": True}
@@ -50,7 +49,7 @@ def test_all_is_well(run, server, project_id, memory_keyring):
 
 
 def test_doctor_changes_nothing(run, server, project_id, memory_keyring):
-    add(run, server, "prod", project_id)
+    add_profile(run, server, "prod", project_id)
     entries = dict(memory_keyring.entries)
     record = Path(paths.token_record("prod")).read_bytes()
     mints = server.mints
@@ -61,7 +60,7 @@ def test_doctor_changes_nothing(run, server, project_id, memory_keyring):
 
 
 def test_offline_contacts_nobody(run, server, project_id):
-    add(run, server, "prod", project_id)
+    add_profile(run, server, "prod", project_id)
     mints = server.mints
     code, by_name, _ = doctor(run, "--offline")
     assert code == 0
@@ -143,7 +142,7 @@ def test_broken_keyring(run, backend, says):
 
 
 def test_bad_permissions_and_owner_say_chmod(run, server, project_id):
-    add(run, server, "prod", project_id)
+    add_profile(run, server, "prod", project_id)
     os.chmod(paths.profiles_file(), 0o644)
     os.chmod(paths.cache_dir(), 0o755)  # noqa: S103 - the very problem doctor must find
     code, _, checks = doctor(run, "--offline")
@@ -160,13 +159,13 @@ def test_bad_permissions_and_owner_say_chmod(run, server, project_id):
 
 def test_unverified_add_leaves_everything_private(run, server, project_id):
     """Its first directory of the cache comes from a lock (cache/locks), not from a token."""
-    add(run, server, "prod", project_id, "--no-verify")
+    add_profile(run, server, "prod", project_id, "--no-verify")
     code, _, checks = doctor(run, "--offline")
     assert code == 0, problems(checks)
 
 
 def test_rejected_key(run, server, project_id):
-    add(run, server, "prod", project_id, "--no-verify", key="not-the-key")
+    add_profile(run, server, "prod", project_id, "--no-verify", secret="not-the-key")
     code, by_name, _ = doctor(run)
     assert code == 1
     check = by_name["profile prod"]
@@ -176,7 +175,7 @@ def test_rejected_key(run, server, project_id):
 
 def test_account_profile_is_checked_with_its_password(run, server, memory_keyring):
     server.add_account(USERNAME, PASSWORD)
-    assert add_account(run, server, "me").exit_code == 0
+    assert add_profile(run, server, "me", USERNAME).exit_code == 0
     code, by_name, _ = doctor(run)
     assert code == 0
     assert by_name["profile me"]["detail"] == f"{server.url} answers and accepts the credentials"
@@ -211,7 +210,7 @@ def test_unreachable_url(run, server, project_id):
 
 
 def test_a_url_that_is_not_up42_and_bad_environment_variables(run, server, project_id, monkeypatch):
-    add(run, server, "prod", project_id)
+    add_profile(run, server, "prod", project_id)
     server.inject(Fault(status=404, text_body="<html>not here</html>", content_type="text/html"))
     monkeypatch.setenv("UP42_PROJECT_ID", "not-a-uuid")
     monkeypatch.setenv("UP42_PROJECT_API_KEY", API_KEY)
@@ -228,7 +227,7 @@ def test_a_url_that_is_not_up42_and_bad_environment_variables(run, server, proje
 
 @pytest.mark.parametrize(("offset", "direction"), [(3600, "behind"), (-120, "ahead of")])
 def test_clock_skew_against_the_servers_date(run, server, project_id, offset, direction):
-    add(run, server, "prod", project_id)
+    add_profile(run, server, "prod", project_id)
     server.clock_offset = offset
     code, by_name, _ = doctor(run)
     assert code == 1
@@ -240,7 +239,7 @@ def test_clock_skew_against_the_servers_date(run, server, project_id, offset, di
 
 
 def test_small_skew_is_fine(run, server, project_id):
-    add(run, server, "prod", project_id)
+    add_profile(run, server, "prod", project_id)
     server.clock_offset = 20
     code, by_name, _ = doctor(run)
     assert code == 0
@@ -248,7 +247,7 @@ def test_small_skew_is_fine(run, server, project_id):
 
 
 def test_missing_active_profile_and_corrupt_store(run, server, project_id):
-    add(run, server, "prod", project_id)
+    add_profile(run, server, "prod", project_id)
     Path(paths.active_file()).write_text("ghost\n")
     code, by_name, _ = doctor(run, "--offline")
     assert code == 1

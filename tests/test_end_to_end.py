@@ -7,14 +7,9 @@ import os
 import uuid
 from pathlib import Path
 
-import jwt
-
 from tests.conftest import API_KEY
+from tests.helpers import claims
 from up42keys import paths
-
-
-def claims(token: str) -> dict[str, object]:
-    return jwt.decode(token.strip(), options={"verify_signature": False})
 
 
 def test_quickstart_session(up42keys, server, project_id, isolated_home):

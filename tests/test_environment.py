@@ -8,12 +8,11 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-import jwt
 import pytest
 
 from tests.conftest import files_containing
 from tests.fakeup42 import FakeUp42
-from tests.test_cli import add
+from tests.helpers import add_profile, claims
 from up42keys import paths
 
 ENV_KEY = "env-api-key-" + "c1k3y" * 5
@@ -21,7 +20,7 @@ NO_KEYRING = {"PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring"}
 
 
 def subject(token: str) -> object:
-    return jwt.decode(token.strip(), options={"verify_signature": False})["sub"]
+    return claims(token.strip())["sub"]
 
 
 @pytest.fixture
@@ -100,7 +99,7 @@ def test_environment_wins_over_active_profile_but_not_over_a_named_one(
     with monkeypatch.context() as without:
         for variable in ("UP42_PROJECT_ID", "UP42_PROJECT_API_KEY"):
             without.delenv(variable)
-        added = add(up42keys, server, "prod", project_id)
+        added = add_profile(up42keys, server, "prod", project_id)
         assert added.returncode == 0, added.stderr
         assert up42keys("current").stdout == "prod\n"
 

@@ -1,12 +1,16 @@
 """The fast path (the installed command's entry point) against the full Click path.
 
 Two promises: ``token`` with a cached token and ``current`` import nothing
-heavy, and whatever the state of the files and the environment, both paths
-print the same and exit with the same code.
+but the fast path's own modules and the standard library's already-loaded
+ones (``fastpath.FAST_PATH_MODULES``, ``FAST_PATH_STDLIB``: an allowlist,
+checked statically and at run time), and whatever the state of the files and
+the environment, both paths print the same and exit with the same code (the
+agreement table, ``CASES``).
 """
 
 from __future__ import annotations
 
+import ast
 import os
 import shutil
 import subprocess
@@ -17,12 +21,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import jwt
 import pytest
 
 from tests.conftest import API_KEY, installed_command
-from tests.test_cli import add
+from tests.helpers import add_profile, claims
 from up42keys import cache, paths
+from up42keys.fastpath import FAST_PATH_MODULES, FAST_PATH_STDLIB
+
+PACKAGE = Path(__file__).resolve().parent.parent / "up42keys"
+ALLOWED = frozenset(FAST_PATH_MODULES) | frozenset(FAST_PATH_STDLIB)
 
 # Never on the cached-token or the current path.
 HEAVY = frozenset(
@@ -83,6 +90,90 @@ def heavy(modules: set[str], forbidden: frozenset[str] = HEAVY) -> set[str]:
     }
 
 
+def not_allowed(modules: set[str], bare: frozenset[str] = frozenset()) -> set[str]:
+    """The modules that neither belong to the fast path nor are allowlisted standard library.
+
+    ``bare``: what ``-X importtime`` reports for ``python -c pass`` (the interpreter's own
+    start-up, which every command pays alike).
+    """
+    return modules - ALLOWED - bare
+
+
+@pytest.fixture(scope="module")
+def bare(tmp_path_factory) -> frozenset[str]:
+    """The modules a bare interpreter start imports, as ``-X importtime`` reports them."""
+    return frozenset(imported_modules(["-c", "pass"], tmp_path_factory.mktemp("bare")))
+
+
+# -- the allowlist, statically ----------------------------------------------------------------
+
+
+def module_level_imports(module: str) -> set[str]:
+    """What ``module`` imports when it is imported: its module-level imports, class bodies
+    and ``if``/``try``/``with`` blocks included, function bodies and ``if TYPE_CHECKING:``
+    blocks excluded (those run later, or never)."""
+    source = PACKAGE / ("__init__.py" if module == "up42keys" else module.split(".")[1] + ".py")
+    tree = ast.parse(source.read_text(), str(source))
+    found: set[str] = set()
+
+    def visit(statements: list[ast.stmt]) -> None:
+        for node in statements:
+            if isinstance(node, ast.Import):
+                found.update(alias.name for alias in node.names)
+            elif isinstance(node, ast.ImportFrom):
+                assert node.level == 0, f"{module}: relative import"
+                base = node.module or ""
+                for alias in node.names:
+                    submodule = f"{base}.{alias.name}"
+                    found.add(submodule if (PACKAGE / f"{alias.name}.py").exists() else base)
+            elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                continue
+            elif isinstance(node, ast.If) and ast.unparse(node.test) == "TYPE_CHECKING":
+                visit(node.orelse)
+            else:
+                for field in ("body", "orelse", "finalbody", "handlers"):
+                    children = getattr(node, field, None)
+                    if isinstance(children, list):
+                        visit([child for child in children if isinstance(child, ast.stmt)])
+                for handler in getattr(node, "handlers", []):
+                    visit(handler.body)
+
+    visit(tree.body)
+    return found
+
+
+def test_fast_path_modules_import_only_each_other_and_the_allowlist():
+    assert "up42keys.fastpath" in FAST_PATH_MODULES
+    for module in FAST_PATH_MODULES:
+        assert not_allowed(module_level_imports(module)) == set(), module
+
+
+def test_the_static_check_sees_a_heavy_import(tmp_path, monkeypatch):
+    """The check itself: an ``import enum`` at the top of a fast-path module is caught."""
+    copy = tmp_path / "up42keys"
+    shutil.copytree(PACKAGE, copy)
+    selection = copy / "selection.py"
+    selection.write_text("import enum\n" + selection.read_text())
+    monkeypatch.setattr(sys.modules[__name__], "PACKAGE", copy)
+    assert not_allowed(module_level_imports("up42keys.selection")) == {"enum"}
+
+
+def test_the_allowlisted_stdlib_is_loaded_by_a_bare_interpreter(tmp_path):
+    """Allowlisted modules cost nothing: ``python -c pass`` has loaded each already."""
+    bare = subprocess.run(
+        [sys.executable, "-c", "import sys; print(sorted(sys.modules))"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        check=True,
+    )
+    loaded = set(ast.literal_eval(bare.stdout))
+    assert set(FAST_PATH_STDLIB) - loaded == set()
+
+
+# -- the allowlist, at run time ---------------------------------------------------------------
+
+
 @pytest.fixture
 def profiles(up42keys, server) -> dict[str, str]:
     """Two profiles on the fake server, added by the installed command, 'prod' active."""
@@ -90,7 +181,7 @@ def profiles(up42keys, server) -> dict[str, str]:
     for name in ("prod", "dev"):
         ids[name] = str(uuid.uuid4())
         server.add_project(ids[name], API_KEY)
-        added = add(up42keys, server, name, ids[name])
+        added = add_profile(up42keys, server, name, ids[name])
         assert added.returncode == 0, added.stderr
     return ids
 
@@ -105,18 +196,21 @@ def profiles(up42keys, server) -> dict[str, str]:
         (["current"], {"UP42KEYS_PROFILE": "dev"}),
     ],
 )
-def test_cached_token_and_current_import_nothing_heavy(profiles, tmp_path, args, env):
+def test_cached_token_and_current_import_nothing_heavy(profiles, tmp_path, args, env, bare):
     # As installed: pip's launcher (before pip 25) imports re itself, so re is allowed here.
     modules = imported_modules([installed_command(), *args], tmp_path, env)
     assert "up42keys.fastpath" in modules
     assert heavy(modules) == set()
-    # The entry point alone imports no re either.
+    # The entry point alone imports no re either: only the allowlist.
     modules = imported_modules(["-c", FAST_ENTRY, *args], tmp_path, env)
     assert heavy(modules, HEAVY | {"re"}) == set()
+    assert not_allowed(modules, bare) == set()
     assert "up42keys.errors" not in modules
 
 
-def test_environment_credentials_cached_token_imports_nothing_heavy(profiles, server, tmp_path):
+def test_environment_credentials_cached_token_imports_nothing_heavy(
+    profiles, server, tmp_path, bare
+):
     env = {
         "UP42_PROJECT_ID": profiles["prod"],
         "UP42_PROJECT_API_KEY": API_KEY,
@@ -126,6 +220,7 @@ def test_environment_credentials_cached_token_imports_nothing_heavy(profiles, se
     for command in ("token", "current"):
         modules = imported_modules(["-c", FAST_ENTRY, command], tmp_path, env)
         assert heavy(modules, HEAVY | {"re"}) == set(), command
+        assert not_allowed(modules, bare) == set(), command
 
 
 def test_list_goes_through_click_without_keyring_httpx_or_jwt(profiles, tmp_path):
@@ -262,7 +357,7 @@ def normalized(text: str, known: set[str]) -> str:
     def one(word: str) -> str:
         bare = word.strip('",')
         if cache.looks_like_jwt(bare) and bare not in known:
-            subject = jwt.decode(bare, options={"verify_signature": False})["sub"]
+            subject = claims(bare)["sub"]
             return word.replace(bare, f"<new token for {subject}>")
         return word
 

@@ -10,7 +10,7 @@ from keyring.backends import fail, null
 from keyring.errors import KeyringLocked
 
 from tests.conftest import API_KEY, MemoryKeyring, files_containing
-from tests.test_cli import add
+from tests.helpers import add_profile
 from up42keys import keychain, paths
 
 
@@ -36,7 +36,7 @@ def test_add_without_keyring_is_exit_6_with_guidance_and_stores_nothing(
     run, server, project_id, isolated_home, backend
 ):
     keyring.set_keyring(backend)
-    outcome = add(run, server, "prod", project_id)
+    outcome = add_profile(run, server, "prod", project_id)
     assert outcome.exit_code == 6
     assert outcome.stderr == f"up42keys: error: {keychain.NO_KEYRING_HELP}\n"
     for advice in ("PYTHON_KEYRING_BACKEND", "keyringrc.cfg", "UP42_PROJECT_API_KEY", "README"):
@@ -46,7 +46,7 @@ def test_add_without_keyring_is_exit_6_with_guidance_and_stores_nothing(
 
 def test_add_to_locked_keyring_is_exit_6_unlock(run, server, project_id, isolated_home):
     keyring.set_keyring(LockedKeyring())
-    outcome = add(run, server, "prod", project_id)
+    outcome = add_profile(run, server, "prod", project_id)
     assert outcome.exit_code == 6
     assert "the keyring is locked" in outcome.stderr
     assert "unlock your keyring" in outcome.stderr
@@ -56,7 +56,7 @@ def test_add_to_locked_keyring_is_exit_6_unlock(run, server, project_id, isolate
 
 
 def test_token_from_locked_keyring_is_exit_6_unlock(run, server, project_id):
-    assert add(run, server, "prod", project_id).exit_code == 0
+    assert add_profile(run, server, "prod", project_id).exit_code == 0
     keyring.set_keyring(LockedKeyring())
     outcome = run("token", "--refresh")
     assert outcome.exit_code == 6
@@ -70,7 +70,7 @@ def test_failing_backend_is_exit_6_without_traceback(run, server, project_id):
             raise OSError("org.freedesktop.DBus.Error.NoReply: no reply\n(details)")
 
     keyring.set_keyring(Broken())
-    outcome = add(run, server, "prod", project_id)
+    outcome = add_profile(run, server, "prod", project_id)
     assert outcome.exit_code == 6
     assert outcome.stderr.startswith("up42keys: error: cannot store the secret of profile 'prod'")
     assert "OSError: org.freedesktop.DBus.Error.NoReply: no reply (details)" in outcome.stderr
@@ -83,7 +83,7 @@ def test_installed_command_without_keyring_is_exit_6(
     up42keys, server, project_id, isolated_home, monkeypatch
 ):
     monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.fail.Keyring")
-    result = add(up42keys, server, "prod", project_id)
+    result = add_profile(up42keys, server, "prod", project_id)
     assert result.returncode == 6, result.stderr
     assert result.stderr == f"up42keys: error: {keychain.NO_KEYRING_HELP}\n"
     assert_nothing_stored(server, isolated_home)
@@ -98,7 +98,7 @@ def test_no_silent_plaintext_fallback_where_no_os_keyring_answers(
     """
     monkeypatch.delenv("PYTHON_KEYRING_BACKEND")
     monkeypatch.setenv("DBUS_SESSION_BUS_ADDRESS", f"unix:path={tmp_path}/no-bus-here")
-    result = add(up42keys, server, "prod", project_id)
+    result = add_profile(up42keys, server, "prod", project_id)
     assert result.returncode == 6, result.stderr
     assert "no OS keyring is available" in result.stderr
     assert_nothing_stored(server, isolated_home)

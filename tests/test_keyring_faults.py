@@ -14,8 +14,7 @@ from keyring.errors import InitError, KeyringLocked, NoKeyringError, PasswordSet
 
 from tests.conftest import API_KEY, MemoryKeyring
 from tests.fakeup42 import Fault
-from tests.helpers import fail_writes_to
-from tests.test_cli import add
+from tests.helpers import add_profile, fail_writes_to
 from up42keys import files, paths
 
 
@@ -53,8 +52,8 @@ BACKEND_FAILURES = [
 @pytest.fixture
 def profiles(run, server, project_id) -> None:
     """prod (active, token cached) and dev (nothing cached), both in the memory keyring."""
-    assert add(run, server, "prod", project_id).exit_code == 0
-    assert add(run, server, "dev", project_id, "--no-verify").exit_code == 0
+    assert add_profile(run, server, "prod", project_id).exit_code == 0
+    assert add_profile(run, server, "dev", project_id, "--no-verify").exit_code == 0
 
 
 def break_keyring(error: Exception) -> FailingKeyring:
@@ -96,7 +95,7 @@ def test_verified_add_mints_first_then_fails_on_the_keyring_storing_nothing(
     run, server, project_id
 ):
     break_keyring(KeyringLocked("Collection is locked"))
-    outcome = add(run, server, "prod", project_id)
+    outcome = add_profile(run, server, "prod", project_id)
     assert_keyring_error(outcome, "cannot store the secret of profile 'prod'", "locked")
     assert not Path(paths.profiles_file()).exists()
     assert not Path(paths.token_record("prod")).exists()
@@ -176,12 +175,12 @@ def test_use_that_cannot_get_a_token_changes_nothing(
 def test_add_whose_profile_file_cannot_be_written_puts_the_keyring_back(
     run, server, project_id, monkeypatch, memory_keyring, force
 ):
-    assert add(run, server, "prod", project_id).exit_code == 0
+    assert add_profile(run, server, "prod", project_id).exit_code == 0
     before = (dict(memory_keyring.entries), Path(paths.profiles_file()).read_bytes())
     fail_writes_to(monkeypatch, paths.profiles_file(), errno.ENOSPC, "No space left on device")
     name = "prod" if force else "dev"
     extra = ["--no-verify", *(["--force"] if force else [])]
-    outcome = add(run, server, name, project_id, *extra, key="new-key")
+    outcome = add_profile(run, server, name, project_id, *extra, secret="new-key")
     assert outcome.exit_code == 1
     assert outcome.stderr == (
         f"up42keys: error: No space left on device ({paths.profiles_file()}); "

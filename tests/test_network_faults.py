@@ -15,15 +15,14 @@ from pathlib import Path
 import pytest
 
 from tests.fakeup42 import Fault, closed_port_url
-from tests.helpers import add_by_process
-from tests.test_cli import add
+from tests.helpers import add_profile
 from up42keys import client, paths, settings
 
 
 @pytest.fixture
 def prod(run, server, project_id) -> str:
     """An active profile with no token cached yet."""
-    outcome = add(run, server, "prod", project_id, "--no-verify")
+    outcome = add_profile(run, server, "prod", project_id, "--no-verify")
     assert outcome.exit_code == 0, outcome.stderr
     assert not Path(paths.token_record("prod")).exists()
     return "prod"
@@ -204,7 +203,7 @@ def test_failed_mint_leaves_an_expired_record_as_it_was(run, server, prod, pause
 def test_hung_server_gives_exit_5_within_three_timeouts_and_backoff(up42keys, server, project_id):
     timeout = 0.3
     env = {"UP42KEYS_TIMEOUT": str(timeout), "UP42KEYS_RETRY_DELAY": "0.05"}
-    add_by_process(up42keys, server, "prod", project_id)
+    add_profile(up42keys, server, "prod", project_id, "--no-verify", check=True)
     server.inject(*[Fault(hang=5 * timeout)] * 3)
     started = time.monotonic()
     result = up42keys("token", env=env)

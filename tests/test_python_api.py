@@ -11,33 +11,14 @@ from concurrent.futures import ThreadPoolExecutor
 
 import anyio
 import httpx
-import jwt
 import pytest
 
 import up42keys
 from tests.conftest import API_KEY
 from tests.fakeup42 import FakeUp42
+from tests.helpers import claims
 from up42keys import tokens
 from up42keys.cache import TokenRecord
-
-
-@pytest.fixture
-def profile(run, server: FakeUp42, project_id: str) -> str:
-    """An active profile with no cached token: its first use mints."""
-    outcome = run(
-        "add",
-        "prod",
-        "--project-id",
-        project_id,
-        "--api-url",
-        server.url,
-        "--api-key-stdin",
-        "--no-verify",
-        input=API_KEY + "\n",
-    )
-    assert outcome.exit_code == 0, outcome.stderr
-    assert server.mints == 0
-    return "prod"
 
 
 @pytest.fixture
@@ -55,7 +36,7 @@ def record_calls(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
 
 def expiry(token: str) -> int:
-    return int(jwt.decode(token, options={"verify_signature": False})["exp"])
+    return int(claims(token)["exp"])
 
 
 def outlived_three_tokens(server: FakeUp42) -> bool:
@@ -67,12 +48,13 @@ def outlived_three_tokens(server: FakeUp42) -> bool:
 # -- import cost -----------------------------------------------------------------------
 
 
-def test_import_loads_neither_httpx_keyring_nor_jwt() -> None:
+def test_import_loads_neither_httpx_keyring_jwt_requests_nor_the_sdk() -> None:
     script = (
         "import sys, up42keys\n"
         "from up42keys import get_token, profiles, Profile, UsageError\n"
         "assert callable(get_token) and callable(profiles)\n"
-        "print(sorted(m for m in ('httpx', 'keyring', 'jwt') if m in sys.modules))\n"
+        "heavy = ('httpx', 'keyring', 'jwt', 'requests', 'up42')\n"
+        "print(sorted(m for m in heavy if m in sys.modules))\n"
         "from up42keys import Up42Auth\n"
         "print(Up42Auth.__mro__[1].__module__, Up42Auth.__mro__[1].__name__)\n"
     )
@@ -114,7 +96,7 @@ def test_get_token_with_environment_credentials(server, project_id, monkeypatch)
     monkeypatch.setenv("UP42_PROJECT_API_KEY", API_KEY)
     monkeypatch.setenv("UP42_API_URL", server.url)
     token = up42keys.get_token()
-    assert jwt.decode(token, options={"verify_signature": False})["sub"] == project_id
+    assert claims(token)["sub"] == project_id
 
 
 @pytest.mark.parametrize(
@@ -312,9 +294,9 @@ def test_many_tasks_make_one_mint_in_one_worker_thread(server, profile, record_c
     workers: list[str] = []
     real = auth._token
 
-    def counting(stale: str | None = None) -> str:
+    def counting() -> str:
         workers.append(threading.current_thread().name)
-        return real(stale)
+        return real()
 
     auth._token = counting  # type: ignore[method-assign]
 

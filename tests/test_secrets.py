@@ -17,9 +17,8 @@ import pytest
 
 from tests.conftest import API_KEY
 from tests.fakeup42 import Fault, closed_port_url
-from tests.helpers import files_under, imported_modules
-from tests.test_cli import add
-from up42keys import cli, paths, store, tokens
+from tests.helpers import add_profile, files_under, imported_modules
+from up42keys import cli, paths, targets
 from up42keys.errors import Up42KeysError
 
 WRONG_KEY = "wrong-api-key-" + "0bad" * 6
@@ -109,20 +108,20 @@ def mint_failures(server, project_id):
     """Profiles and server states under which a mint fails, one after another."""
     yield (
         "rejected",
-        store.Profile("p", "project", server.url, project_id),
+        targets.ProjectProfile("p", project_id, server.url),
         [Fault(401, json_body={"error": {"code": 401, "message": "Invalid credentials"}})],
     )
     yield (
         "unavailable",
-        store.Profile("p", "project", server.url, project_id),
+        targets.ProjectProfile("p", project_id, server.url),
         [Fault(503, text_body="<html>down</html>", content_type="text/html")] * 3,
     )
     yield (
         "not a token",
-        store.Profile("p", "project", server.url, project_id),
+        targets.ProjectProfile("p", project_id, server.url),
         [Fault(200, json_body={"data": {"accessToken": "opaque"}})],
     )
-    yield "refused", store.Profile("p", "project", closed_port_url(), project_id), []
+    yield "refused", targets.ProjectProfile("p", project_id, closed_port_url()), []
 
 
 def test_errors_reprs_tracebacks_and_logs_hold_no_key(server, project_id, caplog, monkeypatch):
@@ -133,7 +132,7 @@ def test_errors_reprs_tracebacks_and_logs_hold_no_key(server, project_id, caplog
     for label, profile, faults in mint_failures(server, project_id):
         server.inject(*faults)
         with pytest.raises(Up42KeysError) as caught:
-            tokens.mint_profile(profile, API_KEY)
+            profile.mint_with(API_KEY)
         error: BaseException | None = caught.value
         assert_no_secret("".join(traceback.format_exception(caught.value)), forms, label)
         while error is not None:  # the whole chain, suppressed context included
@@ -200,7 +199,7 @@ def test_the_installed_command_never_loads_the_keyring_where_no_secret_is_needed
 def test_in_process_commands_without_a_secret_never_touch_the_keyring(
     run, runner, server, project_id, monkeypatch, memory_keyring
 ):
-    assert add(run, server, "prod", project_id).exit_code == 0
+    assert add_profile(run, server, "prod", project_id).exit_code == 0
     touched: list[str] = []
 
     def forbidden(name: str):

@@ -10,10 +10,10 @@ import sys
 import time
 from pathlib import Path
 
-import jwt
 import pytest
 
 from tests.conftest import API_KEY, installed_command
+from tests.helpers import claims
 from tests.shellkit import add_prod_and_dev, require, run_shell, shell_env
 from up42keys import paths, shell
 
@@ -31,7 +31,7 @@ def load(shell_name: str) -> str:
 
 
 def subject(token: str) -> str:
-    return str(jwt.decode(token.strip(), options={"verify_signature": False})["sub"])
+    return str(claims(token.strip())["sub"])
 
 
 @pytest.fixture

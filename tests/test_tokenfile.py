@@ -9,11 +9,11 @@ import time
 from pathlib import Path
 
 import httpx
-import jwt
 import pytest
 
 from tests.conftest import API_KEY
 from tests.fakeup42 import FakeUp42, Fault
+from tests.helpers import claims
 from up42keys import CredentialsRejectedError, ProfileNotFoundError, paths, tokens
 from up42keys.cache import TokenRecord
 from up42keys.tokenfile import TokenFileKeeper
@@ -41,7 +41,7 @@ def read_token(path: str) -> str:
 
 
 def expiry(token: str) -> int:
-    return int(jwt.decode(token, options={"verify_signature": False})["exp"])
+    return int(claims(token)["exp"])
 
 
 def wait_for(condition, what: str, timeout: float = 20) -> None:

@@ -3,14 +3,16 @@
 Importing the package is cheap on purpose: it loads nothing at all. The
 command line's fast path starts here, and prints a cached token without ever
 loading the error classes. The error classes and the Python API
-(``get_token``, ``profiles``, ``Profile``, ``Up42Auth``) are loaded on first
-access, so that ``import up42keys`` imports neither httpx, keyring nor jwt.
+(``get_token``, ``profiles``, ``Profile``, ``Up42Auth``, the ``sdk`` module)
+are loaded on first access, so that ``import up42keys`` imports neither
+httpx, keyring, jwt, requests nor up42-py.
 """
 
 # Not typing.TYPE_CHECKING: the fast path must not import typing. Type checkers
 # treat any name TYPE_CHECKING as true.
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from up42keys import sdk
     from up42keys.api import get_token, profiles
     from up42keys.auth import Up42Auth
     from up42keys.errors import (
@@ -23,7 +25,7 @@ if TYPE_CHECKING:
         Up42UnavailableError,
         UsageError,
     )
-    from up42keys.store import Profile
+    from up42keys.targets import Profile
 
 __version__ = "0.1.0"
 
@@ -41,14 +43,16 @@ __all__ = [
     "__version__",
     "get_token",
     "profiles",
+    "sdk",
 ]
 
 # Public name -> the module that defines it, imported on first access.
 _LAZY = {
     "get_token": "up42keys.api",
     "profiles": "up42keys.api",
-    "Profile": "up42keys.store",
+    "Profile": "up42keys.targets",
     "Up42Auth": "up42keys.auth",
+    "sdk": "up42keys.sdk",
     **dict.fromkeys(
         (
             "CorruptFileError",
@@ -71,7 +75,8 @@ def __getattr__(name: str) -> object:
         raise AttributeError(f"module 'up42keys' has no attribute {name!r}")
     import importlib
 
-    value = getattr(importlib.import_module(module_name), name)
+    module = importlib.import_module(module_name)
+    value = module if module_name == f"up42keys.{name}" else getattr(module, name)
     globals()[name] = value
     return value
 

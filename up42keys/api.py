@@ -8,7 +8,7 @@ classes. Nothing here opens the keyring unless a token has to be minted.
 from __future__ import annotations
 
 from up42keys import settings, store, tokens
-from up42keys.store import Profile
+from up42keys.targets import Profile
 
 
 def get_token(profile: str | None = None, *, min_ttl: float | None = None) -> str:

@@ -12,17 +12,13 @@ else), so it stays first. Stdlib only: the cached-token path uses it before
 anything heavy is imported. The cache is disposable: a record that does not
 parse, or was minted for something other than what its profile is now, is
 treated as absent and replaced by the next mint. What a profile is now, the
-fast path learns from the key index, a plain-text digest of the profile file.
+fast path learns from the key index (``state.indexed_cache_key``).
 """
 
 import os
 import time
 
-from up42keys import files, paths, selection
-
-# Account profiles keep their refresh token in a record of its own, "<name>~refresh":
-# "~" cannot occur in a profile name, so it never collides with a profile's record.
-REFRESH_SUFFIX = "~refresh"
+from up42keys import files, paths, targets
 
 
 class TokenRecord:
@@ -87,15 +83,6 @@ def move(old_name: str, new_name: str) -> None:
         remove(new_name)
 
 
-def write_current_token(token: str) -> None:
-    """The active profile's token at a fixed path, for ``$(cat …)`` in other tools."""
-    files.atomic_write(paths.current_token_file(), token + "\n")
-
-
-def remove_current_token() -> None:
-    files.remove_file(paths.current_token_file())
-
-
 def fresh_record(
     record_name: str, min_ttl: float, cache_key: str | None = None
 ) -> TokenRecord | None:
@@ -108,74 +95,8 @@ def fresh_record(
     return record
 
 
-def file_identity(status: os.stat_result) -> str:
-    """A file's inode, size and modification time: any change to the file changes this."""
-    return f"{status.st_ino} {status.st_size} {status.st_mtime_ns}"
-
-
-def profile_file_identity() -> str | None:
-    try:
-        return file_identity(os.stat(paths.profiles_file()))
-    except OSError:
-        return None
-
-
-def write_key_index(identity: str | None, cache_keys: dict[str, str]) -> None:
-    """Record each profile's cache key in plain text, for the profile file of that identity.
-
-    The fast path cannot afford to parse TOML, yet must never hand out a
-    record minted for something else (a profile edited by hand, another
-    config directory sharing this cache). The index's first line is the
-    identity of the profile file it describes; the next, ``NAME CACHE-KEY``.
-    An index that is current is left alone. One that cannot be written
-    costs the fast path its speed and nothing else, so errors are ignored.
-    """
-    text = files.read_text(paths.key_index_file())
-    if identity is None or (text is not None and text.partition("\n")[0] == identity):
-        return
-    lines = [identity, *(f"{name} {cache_keys[name]}" for name in sorted(cache_keys))]
-    try:  # noqa: SIM105 - contextlib.suppress would cost the fast path an import
-        files.atomic_write(paths.key_index_file(), "\n".join(lines) + "\n")
-    except OSError:
-        pass
-
-
-def indexed_names() -> list[str] | None:
-    """The profile names per the key index, or None when it cannot vouch for the profile file."""
-    entries = _current_index_entries()
-    if entries is None:
-        return None
-    return [line.partition(" ")[0] for line in entries.split("\n") if line]
-
-
-def _current_index_entries() -> str | None:
-    """The index's ``NAME CACHE-KEY`` lines, when it describes the profile file as it is now."""
-    text = files.read_text(paths.key_index_file())
-    if text is None:
-        return None
-    identity, _, entries = text.partition("\n")
-    return entries if identity == profile_file_identity() else None
-
-
-def indexed_cache_key(name: str) -> str | None:
-    """Profile ``name``'s cache key per the index, or None when the index cannot vouch for it.
-
-    None when there is no index, when it names no such profile, or when the
-    profile file has changed since (edited, restored or removed): the full
-    path then reads the profile file itself.
-    """
-    entries = _current_index_entries()
-    if entries is None:
-        return None
-    prefix = name + " "
-    for line in entries.split("\n"):
-        if line.startswith(prefix):
-            return line[len(prefix) :]
-    return None
-
-
 def cached_record(
-    target: str | selection.EnvironmentCredentials | None, min_ttl: float
+    target: targets.ProfileName | targets.EnvironmentCredentials | None, min_ttl: float
 ) -> TokenRecord | None:
     """The fresh cached token for a target that ``selection.resolve`` gave, reading no TOML
     and no keyring.
@@ -185,9 +106,7 @@ def cached_record(
     what the target is now: its cache key must match the environment's, or
     the profile's in the key index.
     """
-    if isinstance(target, selection.EnvironmentCredentials):
-        return fresh_record(target.record_name, min_ttl, target.cache_key)
-    if target is None or selection.name_problem(target) is not None:
+    cache_key = None if target is None else target.current_cache_key()
+    if target is None or cache_key is None:
         return None
-    cache_key = indexed_cache_key(target)
-    return fresh_record(target, min_ttl, cache_key) if cache_key is not None else None
+    return fresh_record(target.record_name, min_ttl, cache_key)

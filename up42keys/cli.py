@@ -19,26 +19,26 @@ from click.shell_completion import CompletionItem
 
 from up42keys import (
     __version__,
-    accounts,
     complete,
+    errors,
     jwtinfo,
     manager,
+    output,
     selection,
     settings,
     shell,
+    state,
     store,
+    targets,
     tokens,
 )
 from up42keys.errors import (
     EXIT_ERROR,
-    EXIT_INTERRUPTED,
     EXIT_OK,
-    EXIT_USAGE,
-    ProfileNotFoundError,
+    CancelledError,
     Up42KeysError,
     UsageError,
 )
-from up42keys.fastpath import discard_stdout
 
 if TYPE_CHECKING:
     from click.shell_completion import ShellComplete
@@ -73,13 +73,13 @@ def min_ttl_option(value: str | None) -> float:
 def read_secret(what: str, from_stdin: bool, stdin_flag: str, *, keep_spaces: bool = False) -> str:
     """A secret from one line of stdin, or from a hidden prompt; never from argv."""
     if from_stdin:
-        return store.check_secret(sys.stdin.readline(), what, keep_spaces=keep_spaces)
+        return targets.check_secret(sys.stdin.readline(), what, keep_spaces=keep_spaces)
     if not sys.stdin.isatty():
         raise UsageError(
-            f"no terminal to ask for the {what}; pass it as one line on stdin with {stdin_flag}"
+            f"no terminal to ask for the {what}", f"pass it as one line on stdin with {stdin_flag}"
         )
     typed = click.prompt(what[0].upper() + what[1:], hide_input=True, err=True)
-    return store.check_secret(typed, what, keep_spaces=keep_spaces)
+    return targets.check_secret(typed, what, keep_spaces=keep_spaces)
 
 
 def describe_expiry(expires_at: int | None, now: float | None = None) -> str:
@@ -128,14 +128,14 @@ def cli(ctx: click.Context) -> None:
 @click.option("--username", metavar="EMAIL", help="The account's email (with --account).")
 @click.option(
     "--region",
-    type=click.Choice(list(accounts.REGIONS)),
-    help=f"The account's UP42 region (with --account) [default: {accounts.DEFAULT_REGION}].",
+    type=click.Choice(list(targets.REGIONS)),
+    help=f"The account's UP42 region (with --account) [default: {targets.DEFAULT_REGION}].",
 )
 @click.option("--auth-url", metavar="URL", help="Sign in here instead of the region's host.")
 @click.option(
     "--api-url",
     metavar="URL",
-    help=f"The UP42 API [default: {selection.DEFAULT_API_URL}, or the account region's].",
+    help=f"The UP42 API [default: {targets.DEFAULT_API_URL}, or the account region's].",
 )
 @click.option("--api-key-stdin", is_flag=True, help="Read the API key as one line from stdin.")
 @click.option("--password-stdin", is_flag=True, help="Read the password as one line from stdin.")
@@ -164,11 +164,12 @@ def add(
     with --api-key-stdin or --password-stdin. Unless --no-verify, UP42 must
     accept it first; when it does not, nothing is stored.
     """
+    profile: targets.Profile
     if account:
         refuse_flags("--account", ("--project-id", project_id), ("--api-key-stdin", api_key_stdin))
         if not username:
             raise UsageError("--account needs --username EMAIL, the account's email")
-        profile = accounts.account_profile(
+        profile = targets.account_profile(
             name, username, region=region, auth_url=auth_url, api_url=api_url, protected=protected
         )
     else:
@@ -184,17 +185,15 @@ def add(
             ("--auth-url", auth_url),
             ("--password-stdin", password_stdin),
         )
-        profile = manager.project_profile(
-            name,
-            project_id,
-            selection.DEFAULT_API_URL if api_url is None else api_url,
-            protected=protected,
-        )
+        profile = targets.project_profile(name, project_id, api_url, protected=protected)
     manager.check_can_add(name, force)
-    if account:
-        secret = read_secret("password", password_stdin, "--password-stdin", keep_spaces=True)
-    else:
-        secret = read_secret("API key", api_key_stdin, "--api-key-stdin")
+    # The other kind's stdin flag was refused above.
+    secret = read_secret(
+        profile.asks_for,
+        api_key_stdin or password_stdin,
+        profile.stdin_flag,
+        keep_spaces=profile.keeps_spaces,
+    )
     added = manager.add(profile, secret, verify=not no_verify, force=force)
     state = "verified" if added.record else "not verified"
     active = ", active" if added.active else ""
@@ -232,10 +231,8 @@ def list_profiles(as_json: bool) -> None:
             "*" if row.active else " ",
             row.profile.name,
             row.profile.kind,
-            who(row.profile),
-            ""
-            if row.profile.api_url == accounts.default_api_url(row.profile)
-            else row.profile.api_url,
+            row.profile.identity,
+            "" if row.profile.api_url == row.profile.default_api_url else row.profile.api_url,
             describe_expiry(row.token_expires_at, now),
         )
         for row in rows
@@ -246,13 +243,6 @@ def list_profiles(as_json: bool) -> None:
         click.echo(
             "  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)).rstrip()
         )
-
-
-def who(profile: store.Profile) -> str:
-    """A project profile's project ID; an account profile's email and region."""
-    if profile.kind == "account":
-        return f"{profile.username} ({profile.region})"
-    return profile.project_id or ""
 
 
 def row_json(row: manager.Row) -> dict[str, Any]:
@@ -289,9 +279,9 @@ def use(name: str | None, this_shell: bool, yes: bool) -> None:
     """
     if this_shell and not os.environ.get(shell.SHELL_FUNCTION_ENV):
         raise UsageError(
-            "'use --shell' changes this shell through the up42keys shell function; load it with "
-            "'eval \"$(up42keys shell-init bash)\"' (zsh alike, fish: "
-            "'up42keys shell-init fish | source'), or run 'export UP42KEYS_PROFILE=NAME'"
+            "'use --shell' changes this shell through the up42keys shell function",
+            "load it with 'eval \"$(up42keys shell-init bash)\"' (zsh alike, fish: "
+            "'up42keys shell-init fish | source'), or run 'export UP42KEYS_PROFILE=NAME'",
         )
     if name is None:
         name = pick_profile()
@@ -313,17 +303,20 @@ def pick_profile() -> str:
     an empty answer exit 1; either way nothing has changed.
     """
     if not (sys.stdin.isatty() and sys.stderr.isatty()):
-        raise UsageError("give the profile to use: up42keys use NAME (see 'up42keys list')")
+        raise UsageError(
+            "no profile named, and no terminal to choose one on",
+            "run 'up42keys use NAME' (see 'up42keys list')",
+        )
     names = sorted(store.load())
     if not names:
-        raise ProfileNotFoundError(tokens.NO_ACTIVE_PROFILE)
-    active = selection.read_active()
+        raise tokens.no_active_profile()
+    active = state.read_active()
     from up42keys import picker  # subprocess and shutil: only the picker pays for them
 
     fzf = picker.fzf_path()
     chosen = picker.choose_with_fzf(fzf, names, active) if fzf else choose_from_menu(names, active)
     if chosen is None:
-        raise Up42KeysError("no profile chosen; nothing changed")
+        raise Up42KeysError("no profile chosen; nothing was changed")
     return chosen
 
 
@@ -365,8 +358,8 @@ def confirm_change_of_protected(name: str, verb: str) -> None:
     """
     if not sys.stdin.isatty():
         raise UsageError(
-            f"profile {name!r} is protected; to {verb} it without a terminal, "
-            f"run 'up42keys {verb} {name} --yes'"
+            f"profile {name!r} is protected",
+            f"to {verb} it without a terminal, run 'up42keys {verb} {name} --yes'",
         )
     if not click.confirm(f"Profile {name!r} is protected. {verb.capitalize()} it?", err=True):
         raise Up42KeysError(f"profile {name!r} is protected and was not changed")
@@ -416,7 +409,7 @@ def current() -> None:
     """Print the profile commands use: UP42KEYS_PROFILE, (environment), or the active one."""
     label = selection.current_label()
     if label is None:
-        raise ProfileNotFoundError(tokens.NO_ACTIVE_PROFILE)
+        raise tokens.no_active_profile()
     click.echo(label)
 
 
@@ -609,9 +602,24 @@ def warn(message: str) -> None:
     click.echo(f"up42keys: warning: {message}", err=True)
 
 
-def fail(message: str, exit_code: int) -> int:
-    click.echo(f"up42keys: error: {message}", err=True)
-    return exit_code
+DEBUG_ENV = "UP42KEYS_DEBUG"
+
+
+def fail(error: Up42KeysError) -> int:
+    """Print the error as its one line (after its traceback with ``UP42KEYS_DEBUG=1``)."""
+    if os.environ.get(DEBUG_ENV) == "1":
+        import traceback
+
+        click.echo(traceback.format_exc().rstrip("\n"), err=True)
+    click.echo(f"up42keys: error: {errors.render(error)}", err=True)
+    return error.exit_code
+
+
+def click_error(message: str, exit_code: int) -> Up42KeysError:
+    """One of Click's errors as one of ours, so that it is printed the same way."""
+    error = Up42KeysError(message)
+    error.exit_code = exit_code
+    return error
 
 
 def usage_message(error: click.UsageError) -> str:
@@ -632,21 +640,22 @@ def main(argv: list[str] | None = None) -> int:  # noqa: PLR0911 - one exit per 
             standalone_mode=False,
         )
     except Up42KeysError as error:
-        return fail(error.message, error.exit_code)
+        return fail(error)
     except click.UsageError as error:
         command = error.ctx.command_path if error.ctx else "up42keys"
-        return fail(f"{usage_message(error)} (see '{command} --help')", EXIT_USAGE)
+        return fail(UsageError(f"{usage_message(error)} (see '{command} --help')"))
     except click.ClickException as error:
-        return fail(error.format_message(), error.exit_code)
+        return fail(click_error(error.format_message(), error.exit_code))
     except click.Abort as error:
         # Click turns Ctrl-C and end of input at a prompt into Abort.
         if isinstance(error.__context__, KeyboardInterrupt):
-            return fail("interrupted; nothing changed", EXIT_INTERRUPTED)
-        return fail("aborted", EXIT_ERROR)
+            return fail(CancelledError("interrupted; nothing was changed"))
+        return fail(click_error("aborted", EXIT_ERROR))
     except BrokenPipeError:
-        return discard_stdout()
+        return output.discard_stdout()
     except OSError as error:
         # A full disk, a read-only or misplaced directory: the system's reason, not a traceback.
         where = f" ({error.filename})" if error.filename else ""
-        return fail(f"{error.strerror or error}{where}; check that path and the disk", EXIT_ERROR)
+        problem = f"{error.strerror or error}{where}"
+        return fail(Up42KeysError(problem, "check that path and the disk"))
     return result if isinstance(result, int) else 0

@@ -40,8 +40,10 @@ class MintedToken(NamedTuple):
 class RejectedError(CredentialsRejectedError):
     """UP42 refused the credentials; ``oauth_error`` is the OAuth error code where one came."""
 
-    def __init__(self, message: str, status: int, oauth_error: str | None) -> None:
-        super().__init__(message)
+    def __init__(
+        self, message: str, status: int, oauth_error: str | None, fix: str | None = None
+    ) -> None:
+        super().__init__(message, fix)
         self.status = status
         self.oauth_error = oauth_error
 
@@ -110,9 +112,17 @@ def backoff(attempt: int) -> float:
 
 
 def post_token_request(
-    url: str, form: dict[str, str], *, basic_auth: tuple[str, str] | None = None
+    url: str,
+    form: dict[str, str],
+    *,
+    basic_auth: tuple[str, str] | None = None,
+    rejected_fix: str | None = None,
 ) -> httpx.Response:
-    """POST a token request and return the 200 response; retry what is worth retrying."""
+    """POST a token request and return the 200 response; retry what is worth retrying.
+
+    ``rejected_fix`` is what a ``RejectedError`` tells the user to do: the
+    caller knows which credentials these are, and so how to store better ones.
+    """
     import httpx
 
     timeout = settings.timeout()
@@ -132,7 +142,7 @@ def post_token_request(
                 if response.status_code == 200:
                     return response
                 if response.status_code not in RETRYABLE_STATUS:
-                    _raise_for_final(url, response)
+                    _raise_for_final(url, response, rejected_fix)
                 last_problem = f"{url} answered {_describe(response)}"
                 retry_after = _retry_after(response)
                 if retry_after is not None:
@@ -140,12 +150,12 @@ def post_token_request(
             if attempt + 1 < settings.ATTEMPTS:
                 time.sleep(pause)
     raise Up42UnavailableError(
-        f"{last_problem}, after {settings.ATTEMPTS} attempts; check the URL and your network, "
-        f"or give it longer with UP42KEYS_TIMEOUT"
+        f"{last_problem}, after {settings.ATTEMPTS} attempts",
+        f"check the URL and your network, or give it longer with {settings.TIMEOUT_ENV}",
     )
 
 
-def _raise_for_final(url: str, response: httpx.Response) -> None:
+def _raise_for_final(url: str, response: httpx.Response, rejected_fix: str | None) -> None:
     body = _json_body(response)
     oauth_error = body.get("error") if isinstance(body, dict) else None
     if response.status_code in (400, 401, 403) and (
@@ -155,6 +165,7 @@ def _raise_for_final(url: str, response: httpx.Response) -> None:
             f"{url} rejected the credentials ({_describe(response)})",
             response.status_code,
             oauth_error if isinstance(oauth_error, str) else None,
+            rejected_fix,
         )
     raise Up42UnavailableError(f"{url} answered {_describe(response)}, not a token")
 
@@ -196,10 +207,15 @@ def _expiry(token: str, expires_in: object, now: int) -> int:
     return exp if exp is not None else now + DEFAULT_TOKEN_SECONDS
 
 
-def mint_project_token(api_url: str, project_id: str, api_key: str) -> MintedToken:
+def mint_project_token(
+    api_url: str, project_id: str, api_key: str, *, rejected_fix: str | None = None
+) -> MintedToken:
     """UP42's client-credentials grant: project ID and API key in HTTP Basic, never in the URL."""
     url = f"{api_url}/oauth/token"
     response = post_token_request(
-        url, {"grant_type": "client_credentials"}, basic_auth=(project_id, api_key)
+        url,
+        {"grant_type": "client_credentials"},
+        basic_auth=(project_id, api_key),
+        rejected_fix=rejected_fix,
     )
     return token_from_response(url, response)

@@ -10,7 +10,7 @@ needs ``shlex``, an index that cannot vouch for the profile file) returns
 None, and Click completes as before.
 """
 
-from up42keys import cache
+from up42keys import state
 
 # Not typing.TYPE_CHECKING: the fast path must not import typing.
 TYPE_CHECKING = False
@@ -35,7 +35,7 @@ def answer(environ: "Mapping[str, str]") -> "str | None":
     args, incomplete = request
     if len(args) != 1 or args[0] not in PROFILE_COMMANDS or incomplete.startswith("-"):
         return None
-    names = cache.indexed_names()
+    names = state.indexed_names()
     if names is None:
         return None
     matches = [name for name in sorted(names) if name.startswith(incomplete)]

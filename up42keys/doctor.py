@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from up42keys import __version__, keychain, paths, selection, store, tokens
+from up42keys import __version__, keychain, paths, state, store, targets, tokens
 from up42keys.errors import KeyringError, Up42KeysError
 
 Status = Literal["ok", "problem", "skipped"]
@@ -36,12 +36,11 @@ class Check:
 
 
 def problem(name: str, error: Up42KeysError, fallback: str, **data: Any) -> Check:
-    """A check failed with one of our errors: their messages are "what; how to fix".
+    """A check failed with one of our errors: its message is the detail, its fix the fix.
 
-    ``fallback`` is the fix for the few messages that are a diagnosis alone.
+    ``fallback`` is the fix for the few errors that are a diagnosis alone.
     """
-    detail, _, fix = error.message.partition("; ")
-    return Check(name, "problem", detail, fix or fallback, data)
+    return Check(name, "problem", error.message, error.fix or fallback, data)
 
 
 def run(*, offline: bool) -> list[Check]:
@@ -92,7 +91,7 @@ def keyring_check(*, needed: bool) -> Check:
             detail += "; none is needed: no profiles, environment credentials in use"
             return Check("keyring", "skipped", detail, data=found.data)
         # Its usual advice, "check it with 'up42keys doctor'", is this very command.
-        fix = keychain.REPAIR_HELP if "up42keys doctor" in (found.fix or "") else found.fix
+        fix = keychain.REPAIR_HELP if found.fix == keychain.DOCTOR_HELP else found.fix
         return Check("keyring", "problem", detail, fix, found.data)
     return Check(
         "keyring",
@@ -151,17 +150,17 @@ def _mode_problems(root: str) -> Iterator[Check]:
                 )
 
 
-def profile_store_checks() -> tuple[dict[str, store.Profile], list[Check]]:
+def profile_store_checks() -> tuple[dict[str, targets.Profile], list[Check]]:
     """The profiles (none where the file is unreadable), and what is wrong with the store."""
     where = paths.profiles_file()
     try:
-        profiles = store.load()
+        loaded = store.load()
     except Up42KeysError as error:
         return {}, [problem("profiles", error, f"repair or move away {where}", path=where)]
-    active = selection.read_active()
-    data = {"path": where, "count": len(profiles), "active": active}
-    if active is not None and active not in profiles:
-        return profiles, [
+    active = state.read_active()
+    data = {"path": where, "count": len(loaded), "active": active}
+    if active is not None and active not in loaded:
+        return loaded, [
             Check(
                 "profiles",
                 "problem",
@@ -170,20 +169,20 @@ def profile_store_checks() -> tuple[dict[str, store.Profile], list[Check]]:
                 data,
             )
         ]
-    summary = f"{len(profiles)} in {where}" + (f", {active!r} active" if active else "")
-    return profiles, [Check("profiles", "ok", summary, data=data)]
+    summary = f"{len(loaded)} in {where}" + (f", {active!r} active" if active else "")
+    return loaded, [Check("profiles", "ok", summary, data=data)]
 
 
-def environment_target() -> tuple[selection.EnvironmentCredentials | None, list[Check]]:
+def environment_target() -> tuple[targets.EnvironmentCredentials | None, list[Check]]:
     """The environment credentials where both variables are set, or what is wrong with them."""
     try:
-        credentials = selection.environment_credentials()
+        credentials = targets.environment_credentials()
         if credentials is None:
             return None, []
-        return tokens.checked_environment(credentials), []
+        return credentials.checked(), []
     except Up42KeysError as error:
         fallback = "set UP42_PROJECT_ID, UP42_PROJECT_API_KEY and UP42_API_URL right"
-        return None, [problem(selection.ENVIRONMENT_LABEL, error, fallback)]
+        return None, [problem(targets.ENVIRONMENT_LABEL, error, fallback)]
 
 
 def target_check(target: tokens.Target, *, offline: bool) -> tuple[Check, float | None]:
@@ -192,17 +191,14 @@ def target_check(target: tokens.Target, *, offline: bool) -> tuple[Check, float 
     A profile is checked with its stored secret, even an account that holds a refresh
     token: that is what the next sign-in needs, and the check writes no cache.
     """
-    name = tokens.label(target)
-    name = name if name == selection.ENVIRONMENT_LABEL else f"profile {name}"
-    url = (target.auth_url if isinstance(target, store.Profile) else None) or target.api_url
+    name = target.title
+    url = target.token_url
     data: dict[str, Any] = {"url": url}
     if offline:
         return Check(name, "skipped", f"{url} not contacted (--offline)", data=data), None
     try:
-        if isinstance(target, store.Profile):
-            minted = tokens.mint_profile(target, keychain.get_secret(target.name))
-        else:
-            minted = tokens.mint(target)
+        # The stored secret, never a refresh token: what the next sign-in needs.
+        minted = target.mint_with(target.secret())
     except Up42KeysError as error:
         fallback = f"check that {url} is UP42's URL and that UP42 is up, then try again"
         return problem(name, error, fallback, **data), None

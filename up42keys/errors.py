@@ -1,9 +1,15 @@
 """The one error hierarchy of up42keys.
 
 Every failure a user can cause or meet is one of these classes. Each carries
-the process exit code documented in README, and a message that fits on one
-line and names the fix. The command line turns them into output in exactly
-one place (`up42keys.cli.main`); the library raises them as they are.
+the process exit code documented in README, a ``message`` (what went wrong)
+and, apart, a ``fix`` (what to do: often a command, which must work when run
+as printed). Keeping them apart lets ``doctor`` show the fix as such, and lets
+the code that knows the fix raise with it, instead of catching an error to
+glue a fix onto its text. ``render`` makes the one line the command line
+prints, in exactly one place (`up42keys.cli.main`); the library raises them as
+they are. The module imports nothing, so that the fast-path modules can
+raise these classes (importing them where they raise) at no cost to a cached
+token, which never loads this module.
 """
 
 EXIT_OK = 0
@@ -25,9 +31,15 @@ class Up42KeysError(Exception):
 
     exit_code = EXIT_ERROR
 
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
+    def __init__(self, message: str, fix: str | None = None) -> None:
+        super().__init__(message if fix is None else f"{message}; {fix}")
         self.message = message
+        self.fix = fix
+
+
+def render(error: Up42KeysError) -> str:
+    """The one line an error becomes: ``MESSAGE; FIX``, or the message alone."""
+    return error.message if error.fix is None else f"{error.message}; {error.fix}"
 
 
 class UsageError(Up42KeysError):

@@ -35,15 +35,15 @@ def run_with_token(argument: str | None, argv: list[str], on_error: Callable[[st
     ``UP42_PROJECT_API_KEY`` is dropped when the target is a profile, so the
     program never sees one project's ID beside another project's key.
     """
-    from up42keys import selection, shell, tokens
+    from up42keys import shell, tokens
     from up42keys.tokenfile import TOKEN_FILE_ENV, TokenFileKeeper
 
     with TokenFileKeeper(argument, on_error=on_error) as keeper:
         environment = dict(os.environ)
-        if not isinstance(keeper.target, selection.EnvironmentCredentials):
-            environment.pop(selection.PROJECT_KEY_ENV, None)
+        for variable in keeper.target.foreign_variables:
+            environment.pop(variable, None)
         record = keeper.record
-        label = tokens.label(keeper.target)
+        label = keeper.target.label
         environment.update(shell.environment(label, tokens.project_id_of(record), record.token))
         environment[TOKEN_FILE_ENV] = keeper.path
         return run(argv, environment)

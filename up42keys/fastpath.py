@@ -1,17 +1,38 @@
 """The entry point: answer ``token`` and ``current`` from plain files, before Click is imported.
 
 ``up42keys token`` runs inside ``$(…)`` in loops and prompts, so a cached
-token is printed at the cost of a bare interpreter start: this module and
-what it imports use the standard library's already-loaded modules alone.
-Anything it does not handle (another command, a flag, a cache miss, an
-error) falls through to the full Click application, which decides and
-reports; the fast path never prints an error of its own.
+token is printed at the cost of a bare interpreter start. Anything it does
+not handle (another command, a flag, a cache miss, an error) falls through
+to the full Click application, which decides and reports; the fast path
+never prints an error of its own.
+
+The fast path is held by an allowlist, not by care: ``FAST_PATH_MODULES``
+are the only modules of ours it may load, and their module-level imports may
+name only each other and ``FAST_PATH_STDLIB``, standard-library modules that
+a bare ``python -c pass`` has already loaded (so they cost nothing).
+tests/test_fastpath.py checks both statically (with ``ast``) and at run time
+(``-X importtime``). A heavy import belongs inside the function that needs it.
 """
 
 import os
 import sys
 
-from up42keys import complete, selection
+from up42keys import complete, output, selection
+
+FAST_PATH_MODULES = (
+    "up42keys",
+    "up42keys.fastpath",
+    "up42keys.complete",
+    "up42keys.output",
+    "up42keys.selection",
+    "up42keys.targets",
+    "up42keys.state",
+    "up42keys.cache",
+    "up42keys.settings",
+    "up42keys.files",
+    "up42keys.paths",
+)
+FAST_PATH_STDLIB = ("os", "sys", "time")
 
 
 def answer(arguments: list[str]) -> str | None:
@@ -32,15 +53,6 @@ def answer(arguments: list[str]) -> str | None:
     return record.token if record is not None else None
 
 
-def discard_stdout() -> int:
-    """After a broken pipe: send what is still buffered nowhere, and exit 1 without a traceback."""
-    from up42keys.errors import EXIT_ERROR
-
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, sys.stdout.fileno())
-    return EXIT_ERROR
-
-
 def main() -> int:
     """The console script: the answer from plain files where they give it, else the full path.
 
@@ -52,16 +64,16 @@ def main() -> int:
     """
     try:
         # Without a stdout (closed by the caller) the full path decides what happens.
-        output = answer(sys.argv[1:]) if sys.stdout is not None else None
+        text = answer(sys.argv[1:]) if sys.stdout is not None else None
     except Exception:  # noqa: BLE001 - the full path meets the same failure and reports it
-        output = None
-    if output is None:
+        text = None
+    if text is None:
         from up42keys.cli import main as full_main
 
         return full_main()
     try:
-        sys.stdout.write(output + "\n")
+        sys.stdout.write(text + "\n")
         sys.stdout.flush()
     except BrokenPipeError:
-        return discard_stdout()
+        return output.discard_stdout()
     os._exit(0)

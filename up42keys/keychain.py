@@ -21,13 +21,16 @@ if TYPE_CHECKING:
 SERVICE = "up42keys"
 # The entry 'doctor' writes and deletes again: a leading '.' is never a profile's name.
 PROBE_USER = ".doctor-probe"
-NO_KEYRING_HELP = (
-    "no OS keyring is available; run where one is (a desktop session with an unlocked "
+NO_KEYRING = "no OS keyring is available"
+NO_KEYRING_FIX = (
+    "run where one is (a desktop session with an unlocked "
     "keyring), choose a backend such as keyrings.cryptfile with PYTHON_KEYRING_BACKEND or "
     "keyringrc.cfg (README: 'Keyrings'), or skip profiles and set UP42_PROJECT_ID and "
     "UP42_PROJECT_API_KEY"
 )
+NO_KEYRING_HELP = f"{NO_KEYRING}; {NO_KEYRING_FIX}"
 LOCKED_HELP = "unlock your keyring and try again"
+DOCTOR_HELP = "check it with 'up42keys doctor'"
 REPAIR_HELP = (
     "repair that backend, or choose another with PYTHON_KEYRING_BACKEND or keyringrc.cfg "
     "(README: 'Keyrings')"
@@ -75,15 +78,14 @@ def _call(action: str, operation: Callable[[], T]) -> T:
     try:
         return operation()
     except errors.NoKeyringError:
-        raise KeyringError(NO_KEYRING_HELP) from None
+        raise KeyringError(NO_KEYRING, NO_KEYRING_FIX) from None
     except errors.KeyringLocked as error:
         raise KeyringError(
-            f"cannot {action}: the keyring is locked ({_one_line(error)}); {LOCKED_HELP}"
+            f"cannot {action}: the keyring is locked ({_one_line(error)})", LOCKED_HELP
         ) from None
     except Exception as error:  # noqa: BLE001 - backends raise anything (D-Bus, OS)
         raise KeyringError(
-            f"cannot {action}: the keyring failed ({_one_line(error)}); check it with "
-            "'up42keys doctor'"
+            f"cannot {action}: the keyring failed ({_one_line(error)})", DOCTOR_HELP
         ) from None
 
 
@@ -92,12 +94,18 @@ def require() -> None:
     _call("find a keyring", _usable)
 
 
-def get_secret(profile_name: str) -> str:
+def get_secret(profile_name: str, *, missing_fix: str | None = None) -> str:
+    """The stored secret; its absence is an error whose fix is ``missing_fix``.
+
+    The caller knows the profile, and so the command that stores it again
+    (``Profile.restore_command``); without one, the fix points at ``list``.
+    """
     secret = find_secret(profile_name)
     if not secret:
         raise KeyringError(
-            f"the keyring holds no secret for profile {profile_name!r}; store it again with "
-            f"'up42keys add {profile_name} --force'"
+            f"the keyring holds no secret for profile {profile_name!r}",
+            missing_fix
+            or "store it again with 'up42keys add' and the settings 'up42keys list' shows",
         )
     return secret
 
@@ -143,6 +151,6 @@ def probe() -> None:
     finally:
         delete_secret(PROBE_USER)
     if read != value:
-        raise KeyringError(f"the keyring gave back something else than was written; {REPAIR_HELP}")
+        raise KeyringError("the keyring gave back something else than was written", REPAIR_HELP)
     if _call("read a test entry", lambda: _usable().get_password(SERVICE, PROBE_USER)):
-        raise KeyringError(f"the keyring kept an entry it was told to delete; {REPAIR_HELP}")
+        raise KeyringError("the keyring kept an entry it was told to delete", REPAIR_HELP)

@@ -1,4 +1,7 @@
-"""Cross-process locks, with a bounded wait that ends in a clear error."""
+"""Cross-process locks, with a bounded wait that ends in a clear error.
+
+The order in which they are taken is written down once, in up42keys.state.
+"""
 
 from __future__ import annotations
 
@@ -24,7 +27,8 @@ def hold(lock_path: str, what: str) -> Iterator[None]:
     except filelock.Timeout:
         raise LockTimeoutError(
             f"another up42keys process has held the lock on {what} for {wait:.1f} s, longer "
-            f"than a mint may take; try again, or allow more time with {settings.TIMEOUT_ENV}"
+            "than a mint may take",
+            f"try again, or allow more time with {settings.TIMEOUT_ENV}",
         ) from None
     try:
         yield

@@ -62,7 +62,7 @@ def default_config_dir() -> str:
 
 
 def cache_dir() -> str:
-    """Token records, the current-token file and the locks: all disposable."""
+    """Token records, the current-token file, the key index and the locks: all disposable."""
     return os.environ.get(CACHE_DIR_ENV) or default_cache_dir()
 
 
@@ -89,6 +89,12 @@ def profiles_file() -> str:
 
 
 def key_index_file() -> str:
+    """Derived from the profile file, so it lives in the cache (see up42keys.state)."""
+    return os.path.join(cache_dir(), KEY_INDEX_FILE)
+
+
+def legacy_key_index_file() -> str:
+    """Where earlier versions kept the key index; removed when the new one is written."""
     return os.path.join(config_dir(), KEY_INDEX_FILE)
 
 

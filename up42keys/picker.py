@@ -39,7 +39,7 @@ def choose_with_fzf(fzf: str, names: list[str], active: str | None) -> str | Non
         check=False,
     )  # fmt: skip
     if completed.returncode == FZF_INTERRUPTED:
-        raise CancelledError("no profile chosen (interrupted); nothing changed")
+        raise CancelledError("no profile chosen (interrupted); nothing was changed")
     if completed.returncode != FZF_CHOSE:
         return None
     chosen = completed.stdout.strip()

@@ -13,7 +13,7 @@ survives any value: the tokens and IDs come from a server, not from us.
 
 from __future__ import annotations
 
-from up42keys import paths, selection
+from up42keys import paths, targets
 
 SHELLS = ("bash", "zsh", "fish")
 TOKEN_ENV = "UP42_TOKEN"  # noqa: S105 - the name of a variable, not a secret
@@ -39,9 +39,9 @@ def environment(label: str, project_id: str | None, token: str) -> dict[str, str
     """
     variables = {TOKEN_ENV: token}
     if project_id is not None:
-        variables[selection.PROJECT_ID_ENV] = project_id
-    if label != selection.ENVIRONMENT_LABEL:
-        variables[selection.PROFILE_ENV] = label
+        variables[targets.PROJECT_ID_ENV] = project_id
+    if label != targets.ENVIRONMENT_LABEL:
+        variables[targets.PROFILE_ENV] = label
     return variables
 
 

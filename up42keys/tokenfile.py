@@ -25,7 +25,7 @@ from types import TracebackType
 
 from up42keys import client, files, paths, settings, tokens
 from up42keys.cache import TokenRecord
-from up42keys.errors import Up42KeysError
+from up42keys.errors import Up42KeysError, render
 
 TOKEN_FILE_ENV = "UP42_TOKEN_FILE"  # noqa: S105 - a variable name, not a secret
 TOKEN_FILE_NAME = "token"  # noqa: S105 - a file name, not a secret
@@ -211,5 +211,5 @@ def _signals_blocked() -> Iterator[None]:
 
 def _describe(error: Exception) -> str:
     if isinstance(error, Up42KeysError):
-        return error.message
+        return render(error)
     return f"{type(error).__name__}: {' '.join(str(error).split())}"

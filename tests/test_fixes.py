@@ -1,0 +1,235 @@
+"""Every fix command an error prints works when run exactly as printed, and repairs the state.
+
+Each case brings the installed command into an error state, takes the command
+quoted in its one-line error (``up42keys: error: MESSAGE; FIX``), splits it
+with shlex and runs it as printed: ``up42keys`` from PATH, the installed copy.
+A fix that asks for a secret asks at a hidden prompt (as for a user who pastes
+it); the test answers it through a real pseudo-terminal, the way a user types
+it. Then a token must come from the fake UP42 again, for the same project or
+account, at the same URLs. HTTPS goes to a dead local proxy, so a fix that lost
+``--api-url`` (and so pointed at api.up42.com) fails here instead of leaving
+the machine.
+"""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import os
+import re
+import select
+import shlex
+import subprocess
+import termios
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import API_KEY, PASSWORD, run_installed
+from tests.fakeup42 import FakeUp42, closed_port_url
+from tests.helpers import USERNAME, add_profile, claims
+from tests.shellkit import shell_env
+from up42keys import cache, paths
+
+NEW_KEY = "rotated-api-key-" + "k3y" * 5
+NEW_PASSWORD = "rotated-password-" + "pw" * 5
+FIX = re.compile(r"'(up42keys [^']*)'")
+
+
+def environment() -> dict[str, str]:
+    """The installed command first on PATH; HTTPS only through a dead local proxy."""
+    return shell_env(HTTPS_PROXY=closed_port_url(), NO_PROXY="127.0.0.1,localhost")
+
+
+def installed(*args: str, input: str | None = None) -> subprocess.CompletedProcess[str]:
+    return run_installed(*args, input=input, env=environment())
+
+
+def run_at_terminal(argv: list[str], answer: str | None) -> tuple[int, str]:
+    """Run ``argv`` on a pseudo-terminal of its own; type ``answer`` at its hidden prompt."""
+    controller, terminal = os.openpty()
+
+    def take_terminal() -> None:
+        fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+
+    process = subprocess.Popen(
+        argv,
+        stdin=terminal,
+        stdout=terminal,
+        stderr=terminal,
+        env=environment(),
+        start_new_session=True,
+        preexec_fn=take_terminal,  # noqa: PLW1509 - the child must own its terminal for getpass
+    )
+    os.close(terminal)
+    seen = b""
+    deadline = time.monotonic() + 60
+    try:
+        while time.monotonic() < deadline:
+            ready, _, _ = select.select([controller], [], [], 0.2)
+            if ready:
+                try:
+                    chunk = os.read(controller, 4096)
+                except OSError as error:  # EIO: the child has closed the terminal
+                    if error.errno != errno.EIO:
+                        raise
+                    break
+                if not chunk:
+                    break
+                seen += chunk
+                if answer is not None and seen.rstrip().endswith(b":"):
+                    os.write(controller, answer.encode() + b"\n")
+                    answer = None
+            elif process.poll() is not None:
+                break
+        code = process.wait(timeout=10)
+    finally:
+        os.close(controller)
+        if process.poll() is None:
+            process.kill()
+    return code, seen.decode(errors="replace")
+
+
+def printed_fix(stderr: str) -> str:
+    """The command in the error's fix: the last quoted ``up42keys …`` of its one line."""
+    lines = stderr.strip().splitlines()
+    assert len(lines) == 1, stderr
+    assert lines[0].startswith("up42keys: error: "), stderr
+    commands = FIX.findall(lines[0].partition("; ")[2])
+    assert commands, f"no command in the fix: {stderr}"
+    return commands[-1]
+
+
+@dataclass
+class Case:
+    """An error state: how to reach it, the exit code, and what the fix asks for."""
+
+    name: str
+    break_it: Callable[[FakeUp42, dict[str, str]], None]
+    command: list[str]
+    exit_code: int
+    secret: str | None
+    subject: str  # "project" or "account": whose token the repaired state mints
+
+
+def add_project_profile(server: FakeUp42, ids: dict[str, str], *flags: str) -> None:
+    add_profile(run_installed, server, "prod", ids["project"], *flags, check=True)
+
+
+def add_account_profile(server: FakeUp42, ids: dict[str, str]) -> None:
+    add_profile(
+        run_installed, server, "me", USERNAME, "--region", "sa", "--api-url", server.url,
+        check=True,
+    )  # fmt: skip
+
+
+def reject_project_key(server: FakeUp42, ids: dict[str, str]) -> None:
+    add_project_profile(server, ids, "--protected")
+    server.add_project(ids["project"], NEW_KEY)  # the key was rotated at UP42
+
+
+def reject_account_password(server: FakeUp42, ids: dict[str, str]) -> None:
+    add_account_profile(server, ids)
+    server.add_account(USERNAME, NEW_PASSWORD)
+    server.refresh_tokens.clear()  # UP42 ended the session, so the password is needed
+
+
+def forget_key(name: str) -> None:
+    from keyrings.alt.file import PlaintextKeyring
+
+    PlaintextKeyring().delete_password("up42keys", name)
+    for record in (name, name + "~refresh"):
+        cache.remove(record)
+
+
+def lose_project_key(server: FakeUp42, ids: dict[str, str]) -> None:
+    add_project_profile(server, ids)
+    server.add_project(ids["project"], NEW_KEY)
+    forget_key("prod")
+
+
+def lose_account_password(server: FakeUp42, ids: dict[str, str]) -> None:
+    add_account_profile(server, ids)
+    server.add_account(USERNAME, NEW_PASSWORD)
+    forget_key("me")
+
+
+def no_active_profile(server: FakeUp42, ids: dict[str, str]) -> None:
+    add_project_profile(server, ids)
+    os.unlink(paths.active_file())
+
+
+CASES = [
+    Case("rejected project key", reject_project_key, ["token", "--refresh"], 4, NEW_KEY, "project"),
+    Case("rejected account password", reject_account_password, ["token", "--refresh"], 4,
+         NEW_PASSWORD, "account"),
+    Case("missing project key", lose_project_key, ["token", "--refresh"], 6, NEW_KEY, "project"),
+    Case("missing account password", lose_account_password, ["token", "--refresh"], 6,
+         NEW_PASSWORD, "account"),
+    Case("no active profile", no_active_profile, ["token"], 3, None, "project"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("case", CASES, ids=[case.name for case in CASES])
+def test_the_printed_fix_repairs_the_state(case, server):
+    ids = {"project": str(uuid.uuid4())}
+    server.add_project(ids["project"], API_KEY)
+    server.add_account(USERNAME, PASSWORD)
+    case.break_it(server, ids)
+    before = Path(paths.profiles_file()).read_text()
+
+    broken = installed(*case.command)
+    assert broken.returncode == case.exit_code, broken.stderr
+    fix = printed_fix(broken.stderr)
+
+    code, transcript = run_at_terminal(shlex.split(fix), case.secret)
+    assert code == 0, (fix, transcript)
+    if case.secret is not None:
+        assert case.secret not in transcript  # typed at a hidden prompt: never echoed
+    # Exactly the profile it was: the fix re-created it, every setting included.
+    assert Path(paths.profiles_file()).read_text() == before
+
+    repaired = installed("token", "--refresh")
+    assert repaired.returncode == 0, (fix, repaired.stderr)
+    expected = ids["project"] if case.subject == "project" else USERNAME
+    assert claims(repaired.stdout)["sub"] == expected
+
+
+def test_an_unknown_profile_points_at_list_which_names_the_profiles(server):
+    ids = {"project": str(uuid.uuid4())}
+    server.add_project(ids["project"], API_KEY)
+    add_project_profile(server, ids)
+    unknown = installed("token", "ghost")
+    assert unknown.returncode == 3
+    listing = subprocess.run(
+        shlex.split(printed_fix(unknown.stderr)),
+        capture_output=True,
+        text=True,
+        env=environment(),
+        check=False,
+        timeout=60,
+    )
+    assert listing.returncode == 0, listing.stderr
+    assert [line.split()[1] for line in listing.stdout.splitlines()[1:]] == ["prod"]
+
+
+def test_each_fix_names_every_non_default_setting(server):
+    ids = {"project": str(uuid.uuid4())}
+    server.add_project(ids["project"], API_KEY)
+    server.add_account(USERNAME, PASSWORD)
+    reject_project_key(server, ids)
+    project_fix = printed_fix(installed("token", "--refresh").stderr)
+    assert shlex.split(project_fix) == [
+        "up42keys", "add", "prod", "--project-id", ids["project"], "--api-url", server.url,
+        "--protected", "--force",
+    ]  # fmt: skip
+    reject_account_password(server, ids)
+    account_fix = printed_fix(installed("token", "me", "--refresh").stderr)
+    assert shlex.split(account_fix) == [
+        "up42keys", "add", "me", "--account", "--username", USERNAME, "--region", "sa",
+        "--auth-url", server.url, "--api-url", server.url, "--force",
+    ]  # fmt: skip

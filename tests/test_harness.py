@@ -1,0 +1,75 @@
+"""The test harness itself: the stale-install check, the one profile helper, the JWT helper."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+
+import pytest
+
+from tests import conftest
+from tests.conftest import REPOSITORY, reinstall_command, stale_files
+from tests.helpers import USERNAME, add_profile, claims
+
+
+def test_stale_files_names_each_changed_added_and_removed_file(tmp_path):
+    tree, installed = tmp_path / "tree", tmp_path / "installed"
+    shutil.copytree(REPOSITORY / "up42keys", tree, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(tree, installed)
+    assert stale_files(tree, installed) == []
+    (tree / "cli.py").write_text((tree / "cli.py").read_text() + "\n# changed\n")
+    (tree / "newmodule.py").write_text("")
+    (installed / "paths.py").unlink()
+    assert stale_files(tree, installed) == ["cli.py", "newmodule.py", "paths.py"]
+
+
+def test_a_stale_install_refuses_subprocess_tests_with_the_reinstall_command(tmp_path, monkeypatch):
+    stale = tmp_path / "up42keys"
+    shutil.copytree(REPOSITORY / "up42keys", stale, ignore=shutil.ignore_patterns("__pycache__"))
+    (stale / "tokens.py").write_text("# an older version\n")
+    monkeypatch.setattr(conftest, "installed_package_dir", lambda: stale)
+    conftest.installed_mismatch.cache_clear()
+    try:
+        with pytest.raises(pytest.fail.Exception) as refused:
+            conftest.installed_command()
+    finally:
+        conftest.installed_mismatch.cache_clear()
+    message = str(refused.value)
+    assert "tokens.py" in message
+    assert message.endswith(f"in {REPOSITORY}: {reinstall_command()}")
+    assert reinstall_command().endswith(" -m pip install --no-deps --force-reinstall .")
+    if sys.executable == str(REPOSITORY / ".venv" / "bin" / "python"):
+        assert (
+            reinstall_command() == ".venv/bin/python -m pip install --no-deps --force-reinstall ."
+        )
+
+
+def test_a_module_left_in_the_install_asks_to_remove_build_first(tmp_path, monkeypatch):
+    stale = tmp_path / "up42keys"
+    shutil.copytree(REPOSITORY / "up42keys", stale, ignore=shutil.ignore_patterns("__pycache__"))
+    (stale / "oldmodule.py").write_text("")
+    monkeypatch.setattr(conftest, "installed_package_dir", lambda: stale)
+    conftest.installed_mismatch.cache_clear()
+    try:
+        message = conftest.installed_mismatch()
+    finally:
+        conftest.installed_mismatch.cache_clear()
+    assert message is not None
+    assert message.endswith(f": rm -rf build && {reinstall_command()}")
+
+
+def test_this_session_runs_against_this_tree():
+    assert conftest.installed_mismatch() is None
+
+
+def test_one_helper_adds_either_kind_in_process_and_by_process(run, up42keys, server, project_id):
+    server.add_account(USERNAME, "pw-" + "x" * 12)
+    assert add_profile(run, server, "p", project_id).exit_code == 0
+    assert add_profile(run, server, "a", USERNAME, secret="pw-" + "x" * 12).exit_code == 0
+    listed = {row["name"]: row["kind"] for row in json.loads(run("list", "--json").stdout)}
+    assert listed == {"p": "project", "a": "account"}
+    by_process = add_profile(up42keys, server, "q", project_id, "--no-verify", check=True)
+    assert by_process.returncode == 0
+    token = up42keys("token", "q").stdout
+    assert claims(token)["sub"] == project_id

@@ -1,0 +1,174 @@
+"""The plain-text state beside the profile store: one module owns all of it.
+
+What lives here, and where (README, Files):
+
+- ``active`` (config dir): the globally active profile's name, one line;
+- ``protected/NAME`` (config dir): an empty marker per protected profile;
+- ``current-token`` (cache dir): the active profile's token, for ``$(cat …)``;
+- ``profiles.keys`` (cache dir): the key index, each profile's cache key for
+  the profile file of one identity, so that the fast path can check a cached
+  token without parsing TOML. Derived data, hence in the cache: a missing or
+  stale index (an old install kept it in the config dir) is rebuilt by the
+  next full read of ``profiles.toml``.
+
+They are plain files so that the fast path and the shell prompt read them
+without parsing anything. Stdlib only, on the fast path.
+
+Invariants (every command that completes keeps them; tests/test_concurrency.py
+and tests/test_bad_input_and_files.py hold the code to them. A SIGKILL between
+two writes can still break 2 to 4 today: a crash-safe order of writes is the
+next step, and belongs to this module's writers):
+
+1. Every file is replaced atomically (``files.atomic_write``): a reader,
+   which takes no lock, sees the old file or the new one.
+2. ``active`` names a listed profile, or is absent.
+3. ``current-token`` holds a token of the active profile, or is absent;
+   it is written only under the store lock, after checking which profile is
+   active.
+4. A listed profile has its key in the keyring (``add`` writes the key
+   before the profile file, and undoes it when the file cannot be written).
+5. A token record is served only for the cache key it was minted for; the
+   key index vouches for a profile's key only while the profile file's
+   identity (inode, size, mtime) is the one it was written for.
+6. A protected marker exists exactly for each protected profile (rewritten
+   with every save of the store).
+
+Lock order, always: the profiles' token locks (``locks.profile_lock``), in
+sorted order of their names; then the store lock (``store.locked``); a
+keyring lock, where one is taken, innermost. Readers take no lock.
+
+Room to grow: the previous active profile (``use -``) is a sibling of
+``active`` and belongs here, written with it under the store lock; so does
+the per-directory lookup, a reader like ``read_active``. A crash-safe order
+of writes across these files is a property of this module's writers.
+"""
+
+import os
+
+from up42keys import files, paths, targets
+
+# -- the active profile ----------------------------------------------------------------------
+
+
+def read_active() -> str | None:
+    """The globally active profile's name, or None."""
+    text = files.read_text(paths.active_file())
+    name = text.strip() if text else ""
+    return name if name and targets.name_problem(name) is None else None
+
+
+def write_active(name: str | None) -> None:
+    """Record ``name`` as the active profile (None: no profile is active). Under the store lock."""
+    if name is None:
+        files.remove_file(paths.active_file())
+    else:
+        files.atomic_write(paths.active_file(), name + "\n")
+
+
+# -- the current-token file ------------------------------------------------------------------
+
+
+def write_current_token(token: str) -> None:
+    """The active profile's token at a fixed path, for ``$(cat …)`` in other tools."""
+    files.atomic_write(paths.current_token_file(), token + "\n")
+
+
+def write_current_token_if_active(name: str | None, token: str) -> None:
+    """Write ``token`` to current-token when ``name`` is the active profile. Under the store lock.
+
+    ``name`` None (the environment credentials) is never the active profile.
+    """
+    active = read_active()
+    if active is not None and active == name:
+        write_current_token(token)
+
+
+def remove_current_token() -> None:
+    files.remove_file(paths.current_token_file())
+
+
+# -- protected markers ----------------------------------------------------------------------
+
+
+def sync_protected(protected: set[str]) -> None:
+    """Leave a marker for exactly the ``protected`` names. Under the store lock."""
+    marker_dir = os.path.dirname(paths.protected_marker("x"))
+    try:
+        present = set(os.listdir(marker_dir))
+    except FileNotFoundError:
+        present = set()
+    for name in present - protected:
+        files.remove_file(paths.protected_marker(name))
+    for name in protected - present:
+        files.atomic_write(paths.protected_marker(name), "")
+
+
+# -- the key index --------------------------------------------------------------------------
+
+
+def file_identity(status: os.stat_result) -> str:
+    """A file's inode, size and modification time: any change to the file changes this."""
+    return f"{status.st_ino} {status.st_size} {status.st_mtime_ns}"
+
+
+def profile_file_identity() -> str | None:
+    try:
+        return file_identity(os.stat(paths.profiles_file()))
+    except OSError:
+        return None
+
+
+def write_key_index(identity: str | None, cache_keys: dict[str, str]) -> None:
+    """Record each profile's cache key in plain text, for the profile file of that identity.
+
+    The fast path cannot afford to parse TOML, yet must never hand out a
+    record minted for something else (a profile edited by hand, another
+    config directory sharing this cache). The index's first line is the
+    identity of the profile file it describes; the next, ``NAME CACHE-KEY``.
+    An index that is current is left alone. One that cannot be written
+    costs the fast path its speed and nothing else, so errors are ignored.
+    """
+    text = files.read_text(paths.key_index_file())
+    if identity is None or (text is not None and text.partition("\n")[0] == identity):
+        return
+    lines = [identity, *(f"{name} {cache_keys[name]}" for name in sorted(cache_keys))]
+    try:
+        files.atomic_write(paths.key_index_file(), "\n".join(lines) + "\n")
+        # Earlier versions kept the index in the config dir; derived data does not belong there.
+        files.remove_file(paths.legacy_key_index_file())
+    except OSError:
+        pass
+
+
+def indexed_names() -> list[str] | None:
+    """The profile names per the key index, or None when it cannot vouch for the profile file."""
+    entries = _current_index_entries()
+    if entries is None:
+        return None
+    return [line.partition(" ")[0] for line in entries.split("\n") if line]
+
+
+def _current_index_entries() -> str | None:
+    """The index's ``NAME CACHE-KEY`` lines, when it describes the profile file as it is now."""
+    text = files.read_text(paths.key_index_file())
+    if text is None:
+        return None
+    identity, _, entries = text.partition("\n")
+    return entries if identity == profile_file_identity() else None
+
+
+def indexed_cache_key(name: str) -> str | None:
+    """Profile ``name``'s cache key per the index, or None when the index cannot vouch for it.
+
+    None when there is no index, when it names no such profile, or when the
+    profile file has changed since (edited, restored or removed): the full
+    path then reads the profile file itself.
+    """
+    entries = _current_index_entries()
+    if entries is None:
+        return None
+    prefix = name + " "
+    for line in entries.split("\n"):
+        if line.startswith(prefix):
+            return line[len(prefix) :]
+    return None

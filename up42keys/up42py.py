@@ -1,0 +1,83 @@
+"""What the up42-py SDK offers no public API for, in one place, for the versions it was checked on.
+
+``up42.authenticate`` both signs in (with a password, as client ``up42-sdk``)
+and sets the SDK up; ``up42keys.sdk`` needs the second half alone. So this
+module does what ``up42.base._Workspace.authenticate`` does after its
+sign-in, with up42keys' auth in place of the SDK's: set
+``up42.host.REGION``, build the session with ``up42.http.session.create``,
+read the workspace ID from ``up42.host.user_info_endpoint()`` (its ``sub``)
+and store session, auth and ID in ``up42.base.workspace`` (``_session``,
+``_auth``, ``_id``). These internals are the same in up42-py 3.0.0, 4.0.0 and
+4.3.0; any other major version is refused rather than half worked with.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from up42keys.errors import Up42KeysError, Up42UnavailableError, UsageError
+
+if TYPE_CHECKING:
+    from up42keys.auth import Up42Auth
+
+SUPPORTED = ">=3.0, <5"
+SUPPORTED_MAJORS = (3, 4)
+INSTALL = "pip install 'up42-py>=3.0,<5'"
+
+
+def check_version() -> str:
+    """The installed up42-py's version, once it proved to be one this module knows."""
+    import importlib.metadata
+
+    try:
+        version = importlib.metadata.version("up42-py")
+    except importlib.metadata.PackageNotFoundError:
+        raise Up42KeysError(
+            f"up42-py (UP42's SDK) is not installed; install it with {INSTALL}"
+        ) from None
+    major = version.split(".", 1)[0]
+    if not major.isdigit() or int(major) not in SUPPORTED_MAJORS:
+        raise UsageError(
+            f"up42keys.sdk supports up42-py {SUPPORTED}, not {version}; install one with {INSTALL}"
+        )
+    return version
+
+
+def bind(region: str, make_auth: Callable[[list[str]], Up42Auth]) -> str:
+    """Point the SDK at ``region`` with the auth that ``make_auth`` gives; the workspace ID.
+
+    ``make_auth`` gets the URLs the SDK sends a token to in that region (its
+    API host and its sign-in host's userinfo endpoint): the auth must cover
+    their origins. Nothing changes in the SDK unless all of it worked.
+    """
+    import requests
+    from up42 import base, host
+    from up42.http import session as http_session
+
+    previous_region = host.REGION
+    host.REGION = region
+    try:
+        auth = make_auth([host.endpoint("/"), host.user_info_endpoint()])
+        session = http_session.create(auth)
+        workspace_id = _workspace_id(session, host.user_info_endpoint(), requests.RequestException)
+    except BaseException:
+        host.REGION = previous_region
+        raise
+    workspace = base.workspace
+    workspace._session = session
+    workspace._auth = auth
+    workspace._id = workspace_id
+    return workspace_id
+
+
+def _workspace_id(session: Any, url: str, request_error: type[Exception]) -> str:
+    """The ``sub`` of the userinfo endpoint, which up42-py's authenticate takes as the ID."""
+    try:
+        workspace_id = session.get(url).json()["sub"]
+    except (request_error, ValueError, KeyError, TypeError) as error:
+        raise Up42UnavailableError(
+            f"{url} did not give the workspace ID ({type(error).__name__}); "
+            f"check the profile with 'up42keys doctor'"
+        ) from None
+    return str(workspace_id)
