@@ -19,6 +19,8 @@ if TYPE_CHECKING:
     import httpx
 
 DEFAULT_TOKEN_SECONDS = 300
+# A token answer is a few kilobytes; a larger body is not one, and is not read to its end.
+MAX_BODY_BYTES = 1024 * 1024
 RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
 
 
@@ -112,18 +114,28 @@ def backoff(attempt: int) -> float:
 def post_token_request(
     url: str, form: dict[str, str], *, basic_auth: tuple[str, str] | None = None
 ) -> httpx.Response:
-    """POST a token request and return the 200 response; retry what is worth retrying."""
+    """POST a token request and return the 200 response; retry what is worth retrying.
+
+    Each attempt, from connecting to the last byte of its body, is over within
+    the timeout; with at most ``ATTEMPTS`` attempts and the pauses between
+    them capped (``settings.longest_mint``), so is the whole mint.
+    """
     import httpx
 
+    from up42keys import deadline
+
     timeout = settings.timeout()
+    clock = deadline.Deadline()
     last_problem = ""
     headers = {"User-Agent": f"up42keys/{__version__}", "Accept": "application/json"}
     auth = httpx.BasicAuth(*basic_auth) if basic_auth else httpx.USE_CLIENT_DEFAULT
     with httpx.Client(timeout=timeout, headers=headers) as http:
+        deadline.install(http, clock)
         for attempt in range(settings.ATTEMPTS):
             pause = backoff(attempt)
+            clock.start(timeout)
             try:
-                response = http.post(url, data=form, auth=auth)
+                response = _post(http, url, form, auth)
             except httpx.TimeoutException:
                 last_problem = f"no answer from {url} within {timeout:g} s"
             except httpx.TransportError as error:
@@ -142,6 +154,32 @@ def post_token_request(
     raise Up42UnavailableError(
         f"{last_problem}, after {settings.ATTEMPTS} attempts; check the URL and your network, "
         f"or give it longer with UP42KEYS_TIMEOUT"
+    )
+
+
+def _post(http: httpx.Client, url: str, form: dict[str, str], auth: Any) -> httpx.Response:
+    """One POST, its body read in chunks and refused past ``MAX_BODY_BYTES``."""
+    import httpx
+
+    with http.stream("POST", url, data=form, auth=auth) as streamed:
+        chunks: list[bytes] = []
+        size = 0
+        for chunk in streamed.iter_bytes():
+            size += len(chunk)
+            if size > MAX_BODY_BYTES:
+                raise Up42UnavailableError(
+                    f"{url} answered with more than {MAX_BODY_BYTES // 1024 // 1024} MiB, "
+                    "which is no token; check the URL"
+                )
+            chunks.append(chunk)
+    # The body is decoded already: the copy must not claim an encoding or a length of its own.
+    headers = [
+        (name, value)
+        for name, value in streamed.headers.multi_items()
+        if name.lower() not in ("content-encoding", "content-length", "transfer-encoding")
+    ]
+    return httpx.Response(
+        streamed.status_code, headers=headers, content=b"".join(chunks), request=streamed.request
     )
 
 
