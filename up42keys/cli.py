@@ -71,7 +71,11 @@ def min_ttl_option(value: str | None) -> float:
 def read_secret(what: str, from_stdin: bool, stdin_flag: str, *, keep_spaces: bool = False) -> str:
     """A secret from one line of stdin, or from a hidden prompt; never from argv."""
     if from_stdin:
-        return store.check_secret(sys.stdin.readline(), what, keep_spaces=keep_spaces)
+        try:
+            line = sys.stdin.readline()
+        except UnicodeDecodeError:
+            raise UsageError(f"the {what} is not UTF-8 text; paste it again") from None
+        return store.check_secret(line, what, keep_spaces=keep_spaces)
     if not sys.stdin.isatty():
         raise UsageError(
             f"no terminal to ask for the {what}; pass it as one line on stdin with {stdin_flag}"
