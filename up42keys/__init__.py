@@ -27,6 +27,30 @@ if TYPE_CHECKING:
 
 __version__ = "0.1.0"
 
+
+def _die_on_sigint_until_the_cli_is_ready() -> None:
+    """As the ``up42keys`` command: let Ctrl-C end the process at once, silently, by the signal.
+
+    Python turns SIGINT into a KeyboardInterrupt, whose traceback any line
+    could print. Until the command line's one error boundary takes over
+    (``cli.main``, which exits 130), the signal keeps its default action, which
+    a shell reports as 130 too. The fast path runs under it and writes nothing,
+    so nothing can be half-written. A program that imports the library keeps
+    its own handler, and an ignored SIGINT (``nohup``) stays ignored. ``_signal``
+    and ``sys`` are loaded before any Python code runs: this costs no import.
+    """
+    import sys
+
+    if not sys.argv or sys.argv[0].replace("\\", "/").rpartition("/")[2] != "up42keys":
+        return
+    import _signal  # type: ignore[import-not-found]
+
+    if _signal.getsignal(_signal.SIGINT) is _signal.default_int_handler:
+        _signal.signal(_signal.SIGINT, _signal.SIG_DFL)
+
+
+_die_on_sigint_until_the_cli_is_ready()
+
 __all__ = [
     "CorruptFileError",
     "CredentialsRejectedError",

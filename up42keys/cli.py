@@ -30,6 +30,7 @@ from up42keys import (
 )
 from up42keys.errors import (
     EXIT_ERROR,
+    EXIT_INTERRUPTED,
     EXIT_OK,
     EXIT_USAGE,
     ProfileNotFoundError,
@@ -113,7 +114,7 @@ def cli() -> None:
 
     Exit codes: 0 ok, 1 other error, 2 usage or bad input, 3 no such profile
     or none active, 4 UP42 rejected the credentials, 5 UP42 unreachable or no
-    token in its answer, 6 no usable OS keyring.
+    token in its answer, 6 no usable OS keyring, 130 interrupted (Ctrl-C).
     """
 
 
@@ -540,9 +541,12 @@ def usage_message(error: click.UsageError) -> str:
 def main(argv: list[str] | None = None) -> int:  # noqa: PLR0911 - one exit per kind of error
     """Run the command line; the one place where errors become a line on stderr and an exit code."""
     try:
+        interrupts_raise()
         result = cli.main(
             args=argv, prog_name=PROG_NAME, complete_var=COMPLETE_VAR, standalone_mode=False
         )
+    except KeyboardInterrupt:
+        return fail("interrupted", EXIT_INTERRUPTED)
     except Up42KeysError as error:
         return fail(error.message, error.exit_code)
     except click.UsageError as error:
@@ -550,7 +554,10 @@ def main(argv: list[str] | None = None) -> int:  # noqa: PLR0911 - one exit per 
         return fail(f"{usage_message(error)} (see '{command} --help')", EXIT_USAGE)
     except click.ClickException as error:
         return fail(error.format_message(), error.exit_code)
-    except click.Abort:
+    except click.Abort as error:
+        # Click turns a KeyboardInterrupt inside a command into Abort, after a newline.
+        if isinstance(error.__cause__, KeyboardInterrupt):
+            return fail("interrupted", EXIT_INTERRUPTED)
         return fail("aborted", EXIT_ERROR)
     except BrokenPipeError:
         return discard_stdout()
@@ -558,4 +565,30 @@ def main(argv: list[str] | None = None) -> int:  # noqa: PLR0911 - one exit per 
         # A full disk, a read-only or misplaced directory: the system's reason, not a traceback.
         where = f" ({error.filename})" if error.filename else ""
         return fail(f"{error.strerror or error}{where}; check that path and the disk", EXIT_ERROR)
+    finally:
+        interrupts_end_the_process()
     return result if isinstance(result, int) else 0
+
+
+def interrupts_raise() -> None:
+    """From here on, Ctrl-C is a KeyboardInterrupt that ``main`` turns into exit 130.
+
+    Only where the command set SIGINT to its default action (``up42keys/__init__``):
+    a program or test that calls ``main`` keeps its own handler.
+    """
+    import signal
+
+    if signal.getsignal(signal.SIGINT) == signal.SIG_DFL:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
+def interrupts_end_the_process() -> None:
+    """Past the error boundary, Ctrl-C ends the process by the signal again, without a traceback."""
+    import signal
+
+    if signal.getsignal(signal.SIGINT) == signal.default_int_handler and is_the_command():
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+def is_the_command() -> bool:
+    return os.path.basename(sys.argv[0]) == PROG_NAME if sys.argv else False

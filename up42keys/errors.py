@@ -16,6 +16,8 @@ EXIT_KEYRING = 6
 # What shells exit with when a command cannot be run; ``exec`` does the same.
 EXIT_CANNOT_RUN = 126
 EXIT_NOT_FOUND = 127
+# Interrupted by Ctrl-C (SIGINT): 128 + 2, as shells report a process the signal ended.
+EXIT_INTERRUPTED = 130
 
 
 class Up42KeysError(Exception):
