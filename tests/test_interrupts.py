@@ -10,13 +10,13 @@ from __future__ import annotations
 import os
 import random
 import signal
-import subprocess
 import time
 from collections import Counter
 from pathlib import Path
 
-from tests.conftest import API_KEY, installed_command
+from tests.conftest import API_KEY
 from tests.helpers import add_by_process, files_under
+from tests.test_concurrency import finish, spawn
 from up42keys import paths
 
 RUNS = 60
@@ -41,24 +41,17 @@ def before_up42keys(stderr: str) -> bool:
 def test_sigint_at_random_instants(up42keys, server, project_id):
     add_by_process(up42keys, server, "prod", project_id)
     assert up42keys("token").returncode == 0
-    seed = random.randrange(1 << 30)
-    chooser = random.Random(seed)
+    seed = random.randrange(1 << 30)  # noqa: S311 - instants, not cryptography
+    chooser = random.Random(seed)  # noqa: S311 - ditto
     outcomes: Counter[str] = Counter()
     for run in range(RUNS):
         command = [
             word.format(id=project_id, url=server.url) for word in COMMANDS[run % len(COMMANDS)]
         ]
-        process = subprocess.Popen(
-            [installed_command(), *command],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
+        process = spawn(command, {}, API_KEY + "\n")
         time.sleep(chooser.uniform(0, 0.3))
         process.send_signal(signal.SIGINT)
-        _, stderr = process.communicate(API_KEY + "\n", timeout=60)
-        code = process.returncode
+        ((code, _, stderr),) = finish([process])
         where = f"seed {seed}, run {run}, {command}: exit {code}, stderr {stderr!r}"
         if before_up42keys(stderr):
             # CPython's own start-up (site) or pip's launcher ('import re'), before any line of
