@@ -134,6 +134,9 @@ def mint(profile: Profile, password: Callable[[], str]) -> client.MintedToken:
     dropped and the password grant is tried once; its refusal is final.
     Callers hold the profile's lock.
     """
+    from up42keys import coredumps
+
+    coredumps.forbid()
     name = refresh_record_name(profile.name)
     refresh = cache.fresh_record(name, REFRESH_MARGIN, profile.cache_key)
     if refresh is not None:

@@ -71,6 +71,9 @@ def min_ttl_option(value: str | None) -> float:
 
 def read_secret(what: str, from_stdin: bool, stdin_flag: str, *, keep_spaces: bool = False) -> str:
     """A secret from one line of stdin, or from a hidden prompt; never from argv."""
+    from up42keys import coredumps
+
+    coredumps.forbid()
     if from_stdin:
         try:
             line = sys.stdin.readline()
