@@ -64,6 +64,10 @@ class CorruptFileError(Up42KeysError):
     """The profile file cannot be read; the tool refuses to write over it (exit 1)."""
 
 
+class ForeignFileError(Up42KeysError):
+    """A directory or file up42keys uses belongs to another user; it is not used (exit 1)."""
+
+
 class LockTimeoutError(Up42KeysError):
     """Another up42keys process held a lock for longer than a mint can take (exit 1)."""
 

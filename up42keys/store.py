@@ -169,7 +169,9 @@ def load() -> dict[str, Profile]:
     where = paths.profiles_file()
     try:
         with open(where, "rb") as stream:
-            identity = cache.file_identity(os.fstat(stream.fileno()))
+            status = os.fstat(stream.fileno())
+            files.refuse_foreign(where, status)
+            identity = cache.file_identity(status)
             document = toml_reader.load(stream)
     except FileNotFoundError:
         return {}
