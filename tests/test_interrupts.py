@@ -31,11 +31,14 @@ COMMANDS = [
 
 def before_up42keys(stderr: str) -> bool:
     """A KeyboardInterrupt in the interpreter's start or the launcher, with no frame of ours."""
-    started = stderr.startswith("Fatal Python error: init_import_site") or (
+    # CPython's start-up: importing site, or finding sys.path[0] (which it reports and goes on).
+    cpython = ("Fatal Python error: init_import_site", "Failed checking if argv[0] is an import")
+    started = stderr.startswith(cpython) or (
         stderr.startswith("Traceback")
         and 'bin/up42keys", line 3, in <module>\n    import re' in stderr
     )
-    return started and stderr.endswith("KeyboardInterrupt\n") and "/up42keys/" not in stderr
+    traceback = stderr.split("KeyboardInterrupt\n", maxsplit=1)[0]
+    return started and "KeyboardInterrupt\n" in stderr and "/up42keys/" not in traceback
 
 
 def test_sigint_at_random_instants(up42keys, server, project_id):
