@@ -28,16 +28,18 @@ if TYPE_CHECKING:
 __version__ = "0.1.0"
 
 
-def _die_on_sigint_until_the_cli_is_ready() -> None:
+def _die_on_sigint() -> None:
     """As the ``up42keys`` command: let Ctrl-C end the process at once, silently, by the signal.
 
-    Python turns SIGINT into a KeyboardInterrupt, whose traceback any line
-    could print. Until the command line's one error boundary takes over
-    (``cli.main``, which exits 130), the signal keeps its default action, which
-    a shell reports as 130 too. The fast path runs under it and writes nothing,
-    so nothing can be half-written. A program that imports the library keeps
-    its own handler, and an ignored SIGINT (``nohup``) stays ignored. ``_signal``
-    and ``sys`` are loaded before any Python code runs: this costs no import.
+    Python turns SIGINT into a KeyboardInterrupt, which can surface anywhere,
+    even in a callback that prints it as "Exception ignored" and goes on. With
+    the signal's default action the process ends at once, without a traceback,
+    and a shell reports 130 (and stops a loop, as it does for any command that
+    Ctrl-C ended). Writes hold the signal until the file is whole
+    (``files.atomic_write``), so nothing is left half-written. A program that
+    imports the library keeps its own handler, and an ignored SIGINT (``nohup``)
+    stays ignored. ``_signal`` and ``sys`` are loaded before any Python code
+    runs: this costs no import.
     """
     import sys
 
@@ -49,7 +51,7 @@ def _die_on_sigint_until_the_cli_is_ready() -> None:
         _signal.signal(_signal.SIGINT, _signal.SIG_DFL)
 
 
-_die_on_sigint_until_the_cli_is_ready()
+_die_on_sigint()
 
 __all__ = [
     "CorruptFileError",

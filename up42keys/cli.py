@@ -544,11 +544,12 @@ def usage_message(error: click.UsageError) -> str:
 def main(argv: list[str] | None = None) -> int:  # noqa: PLR0911 - one exit per kind of error
     """Run the command line; the one place where errors become a line on stderr and an exit code."""
     try:
-        interrupts_raise()
         result = cli.main(
             args=argv, prog_name=PROG_NAME, complete_var=COMPLETE_VAR, standalone_mode=False
         )
     except KeyboardInterrupt:
+        # Where SIGINT is Python's (``python -m up42keys``, a program calling main); the
+        # ``up42keys`` command lets the signal end the process (up42keys/__init__.py).
         return fail("interrupted", EXIT_INTERRUPTED)
     except Up42KeysError as error:
         return fail(error.message, error.exit_code)
@@ -568,30 +569,4 @@ def main(argv: list[str] | None = None) -> int:  # noqa: PLR0911 - one exit per 
         # A full disk, a read-only or misplaced directory: the system's reason, not a traceback.
         where = f" ({error.filename})" if error.filename else ""
         return fail(f"{error.strerror or error}{where}; check that path and the disk", EXIT_ERROR)
-    finally:
-        interrupts_end_the_process()
     return result if isinstance(result, int) else 0
-
-
-def interrupts_raise() -> None:
-    """From here on, Ctrl-C is a KeyboardInterrupt that ``main`` turns into exit 130.
-
-    Only where the command set SIGINT to its default action (``up42keys/__init__``):
-    a program or test that calls ``main`` keeps its own handler.
-    """
-    import signal
-
-    if signal.getsignal(signal.SIGINT) == signal.SIG_DFL:
-        signal.signal(signal.SIGINT, signal.default_int_handler)
-
-
-def interrupts_end_the_process() -> None:
-    """Past the error boundary, Ctrl-C ends the process by the signal again, without a traceback."""
-    import signal
-
-    if signal.getsignal(signal.SIGINT) == signal.default_int_handler and is_the_command():
-        signal.signal(signal.SIGINT, signal.SIG_DFL)
-
-
-def is_the_command() -> bool:
-    return os.path.basename(sys.argv[0]) == PROG_NAME if sys.argv else False

@@ -72,7 +72,34 @@ def _refuse_foreign_parent(parent: str) -> None:
 
 
 def atomic_write(path: str, content: str) -> None:
-    """Replace ``path`` with ``content`` so that no reader ever sees a partial file."""
+    """Replace ``path`` with ``content`` so that no reader ever sees a partial file.
+
+    Ctrl-C, SIGTERM and SIGHUP wait until the file is in place (or its
+    temporary removed): they end the process only after that.
+    """
+    with _signals_held():
+        _atomic_write(path, content)
+
+
+class _signals_held:
+    """Block the signals that end a process by default, for one write, where the OS can."""
+
+    def __enter__(self) -> None:
+        import signal
+
+        self._previous = None
+        if hasattr(signal, "pthread_sigmask"):
+            held = {signal.SIGINT, signal.SIGTERM, signal.SIGHUP}
+            self._previous = signal.pthread_sigmask(signal.SIG_BLOCK, held)
+
+    def __exit__(self, *exception: object) -> None:
+        import signal
+
+        if self._previous is not None:
+            signal.pthread_sigmask(signal.SIG_SETMASK, self._previous)
+
+
+def _atomic_write(path: str, content: str) -> None:
     directory = os.path.dirname(path)
     ensure_private_dir(directory)
     temporary = os.path.join(
