@@ -146,10 +146,10 @@ def test_profiles_when_there_are_none() -> None:
 
 
 def test_sync_client_outlives_several_tokens_without_a_401(server, profile) -> None:
-    server.token_ttl = 2
+    server.token_ttl = 3
     statuses = []
     deadline = time.monotonic() + 30
-    with httpx.Client(auth=up42keys.Up42Auth(min_ttl=0.5)) as client:
+    with httpx.Client(auth=up42keys.Up42Auth(min_ttl=1)) as client:
         while not (server.api_tokens and outlived_three_tokens(server)):
             assert time.monotonic() < deadline, "tokens were not renewed"
             statuses.append(client.get(server.api_url).status_code)
@@ -160,12 +160,12 @@ def test_sync_client_outlives_several_tokens_without_a_401(server, profile) -> N
 
 
 def test_async_client_outlives_several_tokens_without_a_401(server, profile) -> None:
-    server.token_ttl = 2
+    server.token_ttl = 3
     statuses = []
 
     async def main() -> None:
         deadline = time.monotonic() + 30
-        async with httpx.AsyncClient(auth=up42keys.Up42Auth(min_ttl=0.5)) as client:
+        async with httpx.AsyncClient(auth=up42keys.Up42Auth(min_ttl=1)) as client:
             while not (server.api_tokens and outlived_three_tokens(server)):
                 assert time.monotonic() < deadline, "tokens were not renewed"
                 statuses.append((await client.get(server.api_url)).status_code)

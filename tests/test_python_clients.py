@@ -265,11 +265,11 @@ def test_requests_second_401_reaches_the_caller(server, profile, monkeypatch) ->
 
 
 def test_requests_session_outlives_several_tokens_without_a_401(server, profile) -> None:
-    server.token_ttl = 2
+    server.token_ttl = 3
     statuses = []
     deadline = time.monotonic() + 30
     with requests.Session() as session:
-        session.auth = up42keys.Up42Auth(min_ttl=0.5)
+        session.auth = up42keys.Up42Auth(min_ttl=1)
         while not (server.api_tokens and outlived_three_tokens(server)):
             assert time.monotonic() < deadline, "tokens were not renewed"
             statuses.append(session.get(server.api_url, timeout=10).status_code)

@@ -93,9 +93,9 @@ def test_sdk_runs_on_the_profile_with_up42keys_tokens(server, up42, account) -> 
 def test_sdk_session_outlives_tokens_through_the_refresh_grant(
     run, server, up42, account, monkeypatch
 ) -> None:
-    server.token_ttl = 2
+    server.token_ttl = 3
     assert run("token", "--refresh").exit_code == 0  # the five-minute token from add goes
-    monkeypatch.setenv("UP42KEYS_MIN_TTL", "0.5")
+    monkeypatch.setenv("UP42KEYS_MIN_TTL", "1")
     up42keys.sdk.authenticate()  # the active profile: add made "me" active
     session = up42.base.workspace.session
     statuses = []
