@@ -70,6 +70,14 @@ class Terminal:
                 raise AssertionError(f"{text!r} never appeared; the terminal showed {self.shown!r}")
             self._read(0.1)
 
+    def expect_prompt(self, timeout: float = 30) -> None:
+        """Wait until the terminal shows a prompt: what it has shown ends with ':'."""
+        deadline = time.monotonic() + timeout
+        while not self.shown.rstrip().endswith(":"):
+            if time.monotonic() > deadline:
+                raise AssertionError(f"no prompt appeared; the terminal showed {self.shown!r}")
+            self._read(0.1)
+
     def type(self, keys: str) -> None:
         os.write(self._leader, keys.encode())
 

@@ -13,15 +13,10 @@ the machine.
 
 from __future__ import annotations
 
-import errno
-import fcntl
 import os
 import re
-import select
 import shlex
 import subprocess
-import termios
-import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -33,6 +28,7 @@ from tests.conftest import API_KEY, PASSWORD, run_installed
 from tests.fakeup42 import FakeUp42, closed_port_url
 from tests.helpers import USERNAME, add_profile, claims
 from tests.shellkit import shell_env
+from tests.terminal import ENTER, Terminal
 from up42keys import cache, paths
 
 NEW_KEY = "rotated-api-key-" + "k3y" * 5
@@ -40,58 +36,24 @@ NEW_PASSWORD = "rotated-password-" + "pw" * 5
 FIX = re.compile(r"'(up42keys [^']*)'")
 
 
-def environment() -> dict[str, str]:
-    """The installed command first on PATH; HTTPS only through a dead local proxy."""
-    return shell_env(HTTPS_PROXY=closed_port_url(), NO_PROXY="127.0.0.1,localhost")
+def offline() -> dict[str, str]:
+    """HTTPS only through a dead local proxy."""
+    return {"HTTPS_PROXY": closed_port_url(), "NO_PROXY": "127.0.0.1,localhost"}
 
 
 def installed(*args: str, input: str | None = None) -> subprocess.CompletedProcess[str]:
-    return run_installed(*args, input=input, env=environment())
+    return run_installed(*args, input=input, env=shell_env(**offline()))
 
 
 def run_at_terminal(argv: list[str], answer: str | None) -> tuple[int, str]:
-    """Run ``argv`` on a pseudo-terminal of its own; type ``answer`` at its hidden prompt."""
-    controller, terminal = os.openpty()
-
-    def take_terminal() -> None:
-        fcntl.ioctl(0, termios.TIOCSCTTY, 0)
-
-    process = subprocess.Popen(
-        argv,
-        stdin=terminal,
-        stdout=terminal,
-        stderr=terminal,
-        env=environment(),
-        start_new_session=True,
-        preexec_fn=take_terminal,  # noqa: PLW1509 - the child must own its terminal for getpass
-    )
-    os.close(terminal)
-    seen = b""
-    deadline = time.monotonic() + 60
-    try:
-        while time.monotonic() < deadline:
-            ready, _, _ = select.select([controller], [], [], 0.2)
-            if ready:
-                try:
-                    chunk = os.read(controller, 4096)
-                except OSError as error:  # EIO: the child has closed the terminal
-                    if error.errno != errno.EIO:
-                        raise
-                    break
-                if not chunk:
-                    break
-                seen += chunk
-                if answer is not None and seen.rstrip().endswith(b":"):
-                    os.write(controller, answer.encode() + b"\n")
-                    answer = None
-            elif process.poll() is not None:
-                break
-        code = process.wait(timeout=10)
-    finally:
-        os.close(controller)
-        if process.poll() is None:
-            process.kill()
-    return code, seen.decode(errors="replace")
+    """Run the printed ``up42keys …`` on a pseudo-terminal; type ``answer`` at its hidden prompt."""
+    assert argv[0] == "up42keys", argv
+    terminal = Terminal(argv[1:], env=offline())
+    if answer is not None:
+        terminal.expect_prompt()
+        terminal.type(answer + ENTER)
+    code, stdout = terminal.finish(timeout=60)
+    return code, terminal.shown + stdout
 
 
 def printed_fix(stderr: str) -> str:
@@ -209,7 +171,7 @@ def test_an_unknown_profile_points_at_list_which_names_the_profiles(server):
         shlex.split(printed_fix(unknown.stderr)),
         capture_output=True,
         text=True,
-        env=environment(),
+        env=shell_env(**offline()),
         check=False,
         timeout=60,
     )

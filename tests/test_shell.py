@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
 import sys
@@ -14,7 +13,8 @@ import pytest
 
 from tests.conftest import API_KEY, installed_command
 from tests.helpers import claims
-from tests.shellkit import add_prod_and_dev, require, run_shell, shell_env
+from tests.shellkit import add_prod_and_dev, require, run_shell
+from tests.terminal import Terminal
 from up42keys import paths, shell
 
 pytestmark = pytest.mark.shells
@@ -216,36 +216,11 @@ def test_use_shell_without_the_function_says_how_to_load_it(up42keys, profiles):
 
 
 def run_on_terminal(args: list[str], answer: str) -> tuple[int, str]:
-    """Run the installed command with a pseudo-terminal as stdin and stderr; type ``answer``."""
-    import pty
-
-    leader, follower = pty.openpty()
-    try:
-        process = subprocess.Popen(
-            [installed_command(), *args],
-            stdin=follower,
-            stdout=subprocess.PIPE,
-            stderr=follower,
-            env=shell_env(),
-        )
-        os.write(leader, answer.encode())
-        stdout, _ = process.communicate(timeout=60)
-        os.close(follower)
-        follower = -1
-        shown = b""
-        while True:
-            try:
-                chunk = os.read(leader, 4096)
-            except OSError:
-                break
-            if not chunk:
-                break
-            shown += chunk
-    finally:
-        os.close(leader)
-        if follower >= 0:
-            os.close(follower)
-    return process.returncode, shown.decode(errors="replace") + stdout.decode()
+    """Run the installed command on a pseudo-terminal and type ``answer``."""
+    terminal = Terminal(args)
+    terminal.type(answer)
+    code, stdout = terminal.finish(timeout=60)
+    return code, terminal.shown + stdout
 
 
 def test_use_of_protected_profile_asks_on_a_terminal(up42keys, profiles):
