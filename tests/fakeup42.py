@@ -21,6 +21,7 @@ docs, ``up42-sdk`` from up42-py) and counts the grants by client ID in ``clients
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import socket
 import threading
@@ -55,6 +56,12 @@ class Fault:
     content_type: str = "application/json"
     headers: dict[str, str] = field(default_factory=dict)
     hang: float = 0.0
+    # Slow answers that never stop while the client keeps reading: a body sent one byte
+    # every ``trickle`` seconds, an endless chunked body, or a 100 Continue every
+    # ``continues`` seconds and never a final answer.
+    trickle: float = 0.0
+    endless: bool = False
+    continues: float = 0.0
 
 
 @dataclass
@@ -327,6 +334,11 @@ class FakeUp42:
         return self.mint_jwt(subject, self.token_ttl)
 
     def _answer_fault(self, request: BaseHTTPRequestHandler, fault: Fault) -> None:
+        if fault.trickle or fault.endless or fault.continues:
+            request.close_connection = True
+            with contextlib.suppress(OSError):
+                _answer_slowly(request, fault, self.mint_jwt("slow", self.token_ttl))
+            return
         if fault.hang:
             time.sleep(fault.hang)
             request.close_connection = True
@@ -360,6 +372,41 @@ class FakeUp42:
             request.send_header(name, value)
         request.end_headers()
         request.wfile.write(payload)
+
+
+# However slow the answer, the server gives up after this long (the client should, far sooner).
+SLOW_ANSWER_LIMIT = 120.0
+
+
+def _answer_slowly(request: BaseHTTPRequestHandler, fault: Fault, token: str) -> None:
+    """Keep the client reading, with one small write at a time, until it hangs up."""
+    stop = time.monotonic() + SLOW_ANSWER_LIMIT
+    if fault.continues:
+        while time.monotonic() < stop:
+            request.wfile.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+            request.wfile.flush()
+            time.sleep(fault.continues)
+        return
+    body = json.dumps({"data": {"accessToken": token}}).encode()
+    request.send_response(200)
+    request.send_header("Content-Type", "application/json")
+    if fault.endless:
+        request.send_header("Transfer-Encoding", "chunked")
+    else:
+        request.send_header("Content-Length", str(len(body)))
+    request.end_headers()
+    request.wfile.flush()
+    if fault.endless:
+        # JSON may start with any amount of whitespace: each chunk is one more space.
+        while time.monotonic() < stop:
+            request.wfile.write(b"1\r\n \r\n")
+            request.wfile.flush()
+            time.sleep(0.05)
+        return
+    for byte in body:
+        request.wfile.write(bytes([byte]))
+        request.wfile.flush()
+        time.sleep(fault.trickle)
 
 
 class _Server(ThreadingHTTPServer):

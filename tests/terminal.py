@@ -10,6 +10,7 @@ from __future__ import annotations
 import fcntl
 import os
 import select
+import signal
 import struct
 import subprocess
 import termios
@@ -20,6 +21,9 @@ from tests.conftest import installed_command
 from tests.shellkit import require, shell_env
 
 CTRL_C = "\x03"
+# The command's return code when Ctrl-C at a (non-raw) terminal ended it: up42keys keeps
+# SIGINT's default action, so the signal ends it, which shells show as exit 130.
+ENDED_BY_CTRL_C = -signal.SIGINT
 ENTER = "\r"
 CURSOR_QUERY = "\x1b[6n"
 CURSOR_AT_TOP = "\x1b[1;1R"

@@ -29,6 +29,32 @@ if TYPE_CHECKING:
 
 __version__ = "0.1.0"
 
+
+def _die_on_sigint() -> None:
+    """As the ``up42keys`` command: let Ctrl-C end the process at once, silently, by the signal.
+
+    Python turns SIGINT into a KeyboardInterrupt, which can surface anywhere,
+    even in a callback that prints it as "Exception ignored" and goes on. With
+    the signal's default action the process ends at once, without a traceback,
+    and a shell reports 130 (and stops a loop, as it does for any command that
+    Ctrl-C ended). Writes hold the signal until the file is whole
+    (``files.atomic_write``), so nothing is left half-written. A program that
+    imports the library keeps its own handler, and an ignored SIGINT (``nohup``)
+    stays ignored. ``_signal`` and ``sys`` are loaded before any Python code
+    runs: this costs no import.
+    """
+    import sys
+
+    if not sys.argv or sys.argv[0].replace("\\", "/").rpartition("/")[2] != "up42keys":
+        return
+    import _signal  # type: ignore[import-not-found]
+
+    if _signal.getsignal(_signal.SIGINT) is _signal.default_int_handler:
+        _signal.signal(_signal.SIGINT, _signal.SIG_DFL)
+
+
+_die_on_sigint()
+
 __all__ = [
     "CorruptFileError",
     "CredentialsRejectedError",

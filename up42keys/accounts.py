@@ -58,6 +58,9 @@ def mint(profile: AccountProfile, password: Callable[[], str]) -> client.MintedT
     dropped and the password grant is tried once; its refusal is final.
     Callers hold the profile's lock.
     """
+    from up42keys import coredumps
+
+    coredumps.forbid()
     name = profile.refresh_record_name
     refresh = cache.fresh_record(name, REFRESH_MARGIN, profile.cache_key)
     if refresh is not None:

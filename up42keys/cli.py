@@ -75,8 +75,15 @@ def min_ttl_option(value: str | None) -> float:
 
 def read_secret(what: str, from_stdin: bool, stdin_flag: str, *, keep_spaces: bool = False) -> str:
     """A secret from one line of stdin, or from a hidden prompt; never from argv."""
+    from up42keys import coredumps
+
+    coredumps.forbid()
     if from_stdin:
-        return targets.check_secret(sys.stdin.readline(), what, keep_spaces=keep_spaces)
+        try:
+            line = sys.stdin.readline()
+        except UnicodeDecodeError:
+            raise UsageError(f"the {what} is not UTF-8 text", "paste it again") from None
+        return targets.check_secret(line, what, keep_spaces=keep_spaces)
     if not sys.stdin.isatty():
         raise UsageError(
             f"no terminal to ask for the {what}", f"pass it as one line on stdin with {stdin_flag}"
@@ -839,6 +846,10 @@ def main(argv: list[str] | None = None) -> int:  # noqa: PLR0911 - one exit per 
             complete_var=complete.COMPLETE_VAR,
             standalone_mode=False,
         )
+    except KeyboardInterrupt:
+        # Where SIGINT is Python's (``python -m up42keys``, a program calling main); the
+        # ``up42keys`` command lets the signal end the process (up42keys/__init__.py).
+        return fail(CancelledError("interrupted; nothing was changed"))
     except Up42KeysError as error:
         return fail(error)
     except click.UsageError as error:
@@ -847,8 +858,8 @@ def main(argv: list[str] | None = None) -> int:  # noqa: PLR0911 - one exit per 
     except click.ClickException as error:
         return fail(click_error(error.format_message(), error.exit_code))
     except click.Abort as error:
-        # Click turns Ctrl-C and end of input at a prompt into Abort.
-        if isinstance(error.__context__, KeyboardInterrupt):
+        # Click turns Ctrl-C at a prompt, or inside a command, into Abort.
+        if isinstance(error.__cause__ or error.__context__, KeyboardInterrupt):
             return fail(CancelledError("interrupted; nothing was changed"))
         return fail(click_error("aborted", EXIT_ERROR))
     except BrokenPipeError:

@@ -13,12 +13,16 @@ import time
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from up42keys import __version__, cache, settings
-from up42keys.errors import CredentialsRejectedError, Up42UnavailableError
+from up42keys.errors import CredentialsRejectedError, Up42UnavailableError, UsageError
 
 if TYPE_CHECKING:
     import httpx
 
 DEFAULT_TOKEN_SECONDS = 300
+# The longest lifetime a token is trusted with; a longer one is capped (README, Reliability).
+MAX_TOKEN_SECONDS = 86400
+# A token answer is a few kilobytes; a larger body is not one, and is not read to its end.
+MAX_BODY_BYTES = 1024 * 1024
 RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
 
 
@@ -122,18 +126,33 @@ def post_token_request(
 
     ``rejected_fix`` is what a ``RejectedError`` tells the user to do: the
     caller knows which credentials these are, and so how to store better ones.
+
+    Each attempt, from connecting to the last byte of its body, is over within
+    the timeout; with at most ``ATTEMPTS`` attempts and the pauses between
+    them capped (``settings.longest_mint``), so is the whole mint.
     """
     import httpx
 
+    from up42keys import deadline
+
     timeout = settings.timeout()
+    clock = deadline.Deadline()
     last_problem = ""
     headers = {"User-Agent": f"up42keys/{__version__}", "Accept": "application/json"}
     auth = httpx.BasicAuth(*basic_auth) if basic_auth else httpx.USE_CLIENT_DEFAULT
     with httpx.Client(timeout=timeout, headers=headers) as http:
+        deadline.install(http, clock)
         for attempt in range(settings.ATTEMPTS):
             pause = backoff(attempt)
+            clock.start(timeout)
             try:
-                response = http.post(url, data=form, auth=auth)
+                response = _post(http, url, form, auth)
+            except httpx.InvalidURL:
+                # Only a hand-edited profile gets here: given URLs are checked on the way in.
+                raise UsageError(
+                    f"{url} is not a valid URL",
+                    "repair the profile's URL in profiles.toml (see 'up42keys list')",
+                ) from None
             except httpx.TimeoutException:
                 last_problem = f"no answer from {url} within {timeout:g} s"
             except httpx.TransportError as error:
@@ -152,6 +171,32 @@ def post_token_request(
     raise Up42UnavailableError(
         f"{last_problem}, after {settings.ATTEMPTS} attempts",
         f"check the URL and your network, or give it longer with {settings.TIMEOUT_ENV}",
+    )
+
+
+def _post(http: httpx.Client, url: str, form: dict[str, str], auth: Any) -> httpx.Response:
+    """One POST, its body read in chunks and refused past ``MAX_BODY_BYTES``."""
+    import httpx
+
+    with http.stream("POST", url, data=form, auth=auth) as streamed:
+        chunks: list[bytes] = []
+        size = 0
+        for chunk in streamed.iter_bytes():
+            size += len(chunk)
+            if size > MAX_BODY_BYTES:
+                raise Up42UnavailableError(
+                    f"{url} answered with more than {MAX_BODY_BYTES // 1024 // 1024} MiB, "
+                    "which is no token; check the URL"
+                )
+            chunks.append(chunk)
+    # The body is decoded already: the copy must not claim an encoding or a length of its own.
+    headers = [
+        (name, value)
+        for name, value in streamed.headers.multi_items()
+        if name.lower() not in ("content-encoding", "content-length", "transfer-encoding")
+    ]
+    return httpx.Response(
+        streamed.status_code, headers=headers, content=b"".join(chunks), request=streamed.request
     )
 
 
@@ -186,21 +231,55 @@ def token_from_response(url: str, response: httpx.Response) -> MintedToken:
     now = int(time.time())
     refresh = body.get("refresh_token")
     refresh_seconds = body.get("refresh_expires_in")
+    skew = _clock_skew(response)
+    expires_at = min(_expiry(url, token, body.get("expires_in"), now), now + MAX_TOKEN_SECONDS)
+    if expires_at <= now:
+        raise Up42UnavailableError(_expired_on_arrival(url, now - expires_at, skew))
     return MintedToken(
         access_token=token,
-        expires_at=_expiry(token, body.get("expires_in"), now),
+        expires_at=expires_at,
         refresh_token=refresh if isinstance(refresh, str) and refresh else None,
-        refresh_expires_at=now + int(refresh_seconds)
-        if isinstance(refresh_seconds, (int, float)) and refresh
-        else None,
-        clock_skew=_clock_skew(response),
+        refresh_expires_at=_refresh_expiry(refresh_seconds, now) if refresh else None,
+        clock_skew=skew,
     )
 
 
-def _expiry(token: str, expires_in: object, now: int) -> int:
+def _refresh_expiry(seconds: object, now: int) -> int | None:
+    """When a refresh token expires: capped like a token; None for a lifetime that is no number."""
+    if isinstance(seconds, (int, float)) and _finite_number(seconds):
+        return now + int(min(seconds, MAX_TOKEN_SECONDS))
+    return None
+
+
+def _finite_number(value: object) -> bool:
+    import math
+
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _expired_on_arrival(url: str, age: int, skew: float | None) -> str:
+    """Why a token can be expired the moment it arrives: the two clocks disagree."""
+    if skew is not None and abs(skew) >= 2:
+        side = "behind" if skew < 0 else "ahead of"
+        clocks = f"UP42's clock is {abs(skew):.0f} s {side} this machine's (clock skew)"
+    else:
+        clocks = "this machine's clock or UP42's is off (clock skew)"
+    return (
+        f"{url} answered with a token that expired {age} s ago: {clocks}; "
+        "set this machine's clock right (NTP, 'timedatectl set-ntp true') and try again"
+    )
+
+
+def _expiry(url: str, token: str, expires_in: object, now: int) -> int:
     """``expires_in`` where given; else the JWT's ``exp``; else UP42's five minutes."""
-    if isinstance(expires_in, (int, float)) and not isinstance(expires_in, bool) and expires_in > 0:
-        return now + int(expires_in)
+    if isinstance(expires_in, (int, float)) and not isinstance(expires_in, bool):
+        if not _finite_number(expires_in):
+            raise Up42UnavailableError(
+                f"{url} answered with an expires_in that is not a finite number "
+                f"({expires_in!r}); that is no usable token, try again later or report it to UP42"
+            )
+        if expires_in > 0:
+            return now + int(min(expires_in, MAX_TOKEN_SECONDS))
     from up42keys import jwtinfo
 
     exp = jwtinfo.expiry(token)

@@ -22,7 +22,7 @@ EXIT_KEYRING = 6
 # What shells exit with when a command cannot be run; ``exec`` does the same.
 EXIT_CANNOT_RUN = 126
 EXIT_NOT_FOUND = 127
-# What shells report for a process ended by Ctrl-C (128 + SIGINT).
+# Interrupted by Ctrl-C (SIGINT): 128 + 2, as shells report a process the signal ended.
 EXIT_INTERRUPTED = 130
 
 
@@ -74,6 +74,10 @@ class KeyringError(Up42KeysError):
 
 class CorruptFileError(Up42KeysError):
     """The profile file cannot be read; the tool refuses to write over it (exit 1)."""
+
+
+class ForeignFileError(Up42KeysError):
+    """A directory or file up42keys uses belongs to another user; it is not used (exit 1)."""
 
 
 class LockTimeoutError(Up42KeysError):

@@ -4,12 +4,39 @@ Every file up42keys writes is 0600 in a 0700 directory, and is written to a
 temporary file in the same directory that is then renamed over the old one:
 a reader (which takes no lock) sees the old file or the new one, never a
 torn one, and a crash leaves at worst a stray temporary file.
+
+What another user owns is never used, as ssh refuses its files: a directory
+of someone else's is an error (not chmod-ed), and a file of someone else's,
+or a symlink, is read as if absent, so that a planted token is never served.
 """
 
 import os
 
 DIR_MODE = 0o700
 FILE_MODE = 0o600
+# Where the platform has it (not Windows): open the file itself, never what a symlink names.
+NO_FOLLOW = getattr(os, "O_NOFOLLOW", 0)
+
+
+def is_ours(status: os.stat_result) -> bool:
+    """True when the current user owns the file (always, where there are no uids)."""
+    return not hasattr(os, "geteuid") or status.st_uid == os.geteuid()
+
+
+def refuse_foreign(path: str, status: os.stat_result) -> None:
+    """Raise the error that names the path and the ``chown`` when another user owns it."""
+    if is_ours(status):
+        return
+    import shlex
+
+    from up42keys.errors import ForeignFileError
+
+    me = os.geteuid()
+    sudo = "" if me == 0 else "sudo "
+    raise ForeignFileError(
+        f"{path} belongs to uid {status.st_uid}, not to you (uid {me}), so up42keys will not use "
+        f"it; make it yours with '{sudo}chown -R {me} {shlex.quote(path)}', or remove it"
+    )
 
 
 def ensure_private_dir(path: str) -> None:
@@ -21,23 +48,66 @@ def ensure_private_dir(path: str) -> None:
     parent = os.path.dirname(path)
     if parent and parent != path and not os.path.isdir(parent):
         ensure_private_dir(parent)
+    elif parent and parent != path:
+        _refuse_foreign_parent(parent)
     try:  # noqa: SIM105 - contextlib.suppress would cost the fast path an import
         os.mkdir(path, DIR_MODE)
     except FileExistsError:
         pass
-    if os.stat(path).st_mode & 0o777 != DIR_MODE:
+    status = os.stat(path)
+    refuse_foreign(path, status)
+    if status.st_mode & 0o777 != DIR_MODE:
         os.chmod(path, DIR_MODE)
 
 
+def _refuse_foreign_parent(parent: str) -> None:
+    """A directory is made only in one of the user's own, or of root's (``/tmp``, ``/run/user``).
+
+    Another user's directory (a shared location prepared beforehand) could hold
+    or swap what is put there.
+    """
+    status = os.stat(parent)
+    if status.st_uid != 0:
+        refuse_foreign(parent, status)
+
+
 def atomic_write(path: str, content: str) -> None:
-    """Replace ``path`` with ``content`` so that no reader ever sees a partial file."""
+    """Replace ``path`` with ``content`` so that no reader ever sees a partial file.
+
+    Ctrl-C, SIGTERM and SIGHUP wait until the file is in place (or its
+    temporary removed): they end the process only after that.
+    """
+    with _signals_held():
+        _atomic_write(path, content)
+
+
+class _signals_held:
+    """Block the signals that end a process by default, for one write, where the OS can."""
+
+    def __enter__(self) -> None:
+        import signal
+
+        self._previous = None
+        if hasattr(signal, "pthread_sigmask"):
+            held = {signal.SIGINT, signal.SIGTERM, signal.SIGHUP}
+            self._previous = signal.pthread_sigmask(signal.SIG_BLOCK, held)
+
+    def __exit__(self, *exception: object) -> None:
+        import signal
+
+        if self._previous is not None:
+            signal.pthread_sigmask(signal.SIG_SETMASK, self._previous)
+
+
+def _atomic_write(path: str, content: str) -> None:
     directory = os.path.dirname(path)
     ensure_private_dir(directory)
     temporary = os.path.join(
         directory, f".{os.path.basename(path)}.{os.getpid()}.{os.urandom(4).hex()}.tmp"
     )
-    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
     try:
+        # Inside the try: an interrupt just after the open still removes the file.
+        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
         with os.fdopen(descriptor, "w", encoding="utf-8", newline="\n") as stream:
             stream.write(content)
             stream.flush()
@@ -57,9 +127,20 @@ def remove_file(path: str) -> None:
 
 
 def read_text(path: str) -> str | None:
-    """The file's text, or None when it does not exist or cannot be read."""
+    """The file's text, or None when it does not exist, cannot be read, is a symlink or is
+    another user's."""
     try:
-        with open(path, encoding="utf-8") as stream:
-            return stream.read()
+        descriptor = os.open(path, os.O_RDONLY | NO_FOLLOW)
+    except OSError:
+        return None
+    try:
+        if not is_ours(os.fstat(descriptor)):
+            return None
+        chunks = []
+        while chunk := os.read(descriptor, 65536):
+            chunks.append(chunk)
+        return b"".join(chunks).decode("utf-8")
     except (OSError, UnicodeDecodeError):
         return None
+    finally:
+        os.close(descriptor)

@@ -21,9 +21,18 @@ def header(token: str) -> dict[str, Any]:
 
 
 def expiry(token: str) -> int | None:
-    """The token's ``exp`` claim, or None where it has none."""
+    """The token's ``exp`` claim, or None where it has none; an error for a non-finite one."""
+    import math
+
     exp = claims(token).get("exp")
-    return int(exp) if isinstance(exp, (int, float)) and not isinstance(exp, bool) else None
+    if not isinstance(exp, (int, float)) or isinstance(exp, bool):
+        return None
+    if not math.isfinite(exp):
+        raise Up42UnavailableError(
+            f"the token's exp claim is not a finite number ({exp!r}); that is no usable token, "
+            "try again later or report it to UP42"
+        )
+    return int(exp)
 
 
 def claims(token: str) -> dict[str, Any]:

@@ -72,7 +72,27 @@ def _usable() -> KeyringBackend:
     return backend
 
 
+KEYRING_LOCK = ".keyring"  # a leading '.': never a profile's lock
+
+
 def _call(action: str, operation: Callable[[], T]) -> T:
+    """Run a keyring operation under the keyring lock, its failures as KeyringError.
+
+    File backends (keyrings.alt, keyrings.cryptfile) rewrite their whole file
+    for every change, so a reader in another process could find the file
+    half-written and no secret in it. One lock for every keyring operation,
+    innermost in the lock order (profile locks, then the store's, then this),
+    means "no secret" is only ever said after a whole read.
+    """
+    from up42keys import locks, paths
+
+    # No keyring at all: say so before the lock creates a file.
+    _translated(action, _usable)
+    with locks.hold(paths.lock_file(KEYRING_LOCK), "the keyring"):
+        return _translated(action, operation)
+
+
+def _translated(action: str, operation: Callable[[], T]) -> T:
     from keyring import errors
 
     try:
@@ -91,7 +111,7 @@ def _call(action: str, operation: Callable[[], T]) -> T:
 
 def require() -> None:
     """Fail now, before a key is asked for or checked, where there is no keyring to keep it."""
-    _call("find a keyring", _usable)
+    _translated("find a keyring", _usable)
 
 
 def get_secret(profile_name: str, *, missing_fix: str | None = None) -> str:
@@ -112,6 +132,9 @@ def get_secret(profile_name: str, *, missing_fix: str | None = None) -> str:
 
 def find_secret(profile_name: str) -> str | None:
     """The stored secret, or None where there is none (for rollbacks)."""
+    from up42keys import coredumps
+
+    coredumps.forbid()
     return _call(
         f"read the secret of profile {profile_name!r}",
         lambda: _usable().get_password(SERVICE, profile_name),
@@ -138,7 +161,7 @@ def delete_secret(profile_name: str) -> None:
 
 def backend_name() -> str:
     """The backend in use, as ``module.Class`` (also where it stores nothing)."""
-    backend = _call("load the keyring backend", _chosen)
+    backend = _translated("load the keyring backend", _chosen)
     return f"{type(backend).__module__}.{type(backend).__qualname__}"
 
 

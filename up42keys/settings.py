@@ -12,6 +12,9 @@ RETRY_DELAY_ENV = "UP42KEYS_RETRY_DELAY"
 
 DEFAULT_MIN_TTL = 60.0
 DEFAULT_TIMEOUT = 10.0
+# Five minutes for one request is already far past any useful wait; larger values
+# (1e18) would overflow the socket layer's timeouts.
+MAX_TIMEOUT = 300.0
 DEFAULT_RETRY_DELAY = 0.5
 ATTEMPTS = 3
 # The longest pause before a retry, whatever the backoff or a server's Retry-After say.
@@ -53,12 +56,15 @@ def min_ttl(value: float | None = None) -> float:
 
 
 def timeout() -> float:
-    """Seconds one HTTP request may take."""
+    """Seconds one HTTP request may take, from connecting to the last byte of its answer."""
     value = _env_seconds(TIMEOUT_ENV, DEFAULT_TIMEOUT)
-    if value == 0:
+    if value == 0 or value > MAX_TIMEOUT:
         from up42keys.errors import UsageError
 
-        raise UsageError(f"{TIMEOUT_ENV} must be more than 0 seconds")
+        raise UsageError(
+            f"{TIMEOUT_ENV} must be more than 0 and at most {MAX_TIMEOUT:g} seconds, "
+            f"not {os.environ.get(TIMEOUT_ENV, '').strip()[:40]!r}"
+        )
     return value
 
 
@@ -76,7 +82,14 @@ def retry_pause_cap() -> float:
     return min(MAX_RETRY_PAUSE, timeout())
 
 
+def longest_mint() -> float:
+    """The bound on a mint with its retries: ``ATTEMPTS`` requests and the pauses between them.
+
+    50 s with the defaults (3 x 10 s + 2 x 10 s), as README's Reliability section says.
+    """
+    return ATTEMPTS * timeout() + (ATTEMPTS - 1) * retry_pause_cap()
+
+
 def lock_timeout() -> float:
     """How long to wait for another process's mint: the longest a mint can take, and a timeout."""
-    longest_mint = ATTEMPTS * timeout() + (ATTEMPTS - 1) * retry_pause_cap()
-    return longest_mint + timeout()
+    return longest_mint() + timeout()

@@ -33,7 +33,9 @@ def load() -> dict[str, Profile]:
     where = paths.profiles_file()
     try:
         with open(where, "rb") as stream:
-            identity = state.file_identity(os.fstat(stream.fileno()))
+            status = os.fstat(stream.fileno())
+            files.refuse_foreign(where, status)
+            identity = state.file_identity(status)
             document = toml_reader.load(stream)
     except FileNotFoundError:
         return {}
@@ -44,6 +46,10 @@ def load() -> dict[str, Profile]:
     except (toml_reader.TOMLDecodeError, UnicodeDecodeError) as error:
         raise CorruptFileError(
             f"{where} is not valid TOML ({error})", "repair it or restore a backup"
+        ) from None
+    except RecursionError:
+        raise CorruptFileError(
+            f"{where} is not valid TOML (nested too deeply)", "repair it or restore a backup"
         ) from None
     version = document.get("version", FORMAT_VERSION)
     if version != FORMAT_VERSION:

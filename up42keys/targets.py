@@ -80,6 +80,8 @@ ENVIRONMENT_RECORD_PREFIX = ".env-"
 
 MAX_NAME_LENGTH = 64
 MAX_USERNAME_LENGTH = 254
+# Far longer than any API URL; a longer one is a paste gone wrong, not an address.
+MAX_URL_LENGTH = 2048
 _NAME_CHARACTERS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-")
 _HEX = frozenset("0123456789abcdefABCDEF")
 UUID_EXAMPLE = "12345678-1234-1234-1234-123456789abc"
@@ -131,18 +133,41 @@ def check_project_id(project_id: str) -> str:
 
 
 def normalize_url(url: str, what: str = "API URL") -> str:
-    """An http(s) URL without a trailing slash, or a usage error."""
+    """An http(s) URL without a trailing slash, or a usage error.
+
+    A URL with user info (``https://PROJ:KEY@host``) is refused, and its
+    message repeats no part of it: the key would end up in profiles.toml, in
+    ``list`` and in every error that names the URL.
+    """
     import urllib.parse  # 2 ms, which list and the fast path need not pay
 
     from up42keys.errors import UsageError
 
-    parts = urllib.parse.urlsplit(url.strip())
-    if parts.scheme not in ("http", "https") or not parts.netloc:
+    example = "give one such as https://api.up42.com"
+    text = url.strip()
+    if len(text) > MAX_URL_LENGTH:
         raise UsageError(
-            f"the {what} must be an http(s) URL such as https://api.up42.com, not {url!r}"
+            f"the {what} has {len(text)} characters",
+            f"give one of at most {MAX_URL_LENGTH}, such as https://api.up42.com",
         )
+    if any(ord(character) < 33 for character in text):
+        raise UsageError(f"the {what} contains blanks or control characters", "give it again")
+    try:
+        parts = urllib.parse.urlsplit(text)
+        has_user_info = "@" in parts.netloc
+        if not has_user_info:
+            parts.port  # noqa: B018 - parsing the port is the check: it raises when bad
+    except ValueError as error:
+        raise UsageError(f"the {what} is not a valid URL ({error})", example) from None
+    if has_user_info:
+        raise UsageError(
+            f"the {what} must not hold a user name or password (not repeated here)",
+            "give the bare URL, such as https://api.up42.com; the key goes to the keyring",
+        )
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise UsageError(f"the {what} must be an http(s) URL, not {text!r}", example)
     if parts.query or parts.fragment:
-        raise UsageError(f"the {what} takes no query or fragment: {url!r}")
+        raise UsageError(f"the {what} takes no query or fragment: {text!r}", "leave them out")
     return urllib.parse.urlunsplit((parts.scheme, parts.netloc, parts.path.rstrip("/"), "", ""))
 
 
@@ -192,6 +217,11 @@ def check_secret(secret: str, what: str, *, keep_spaces: bool = False) -> str:
         raise UsageError(f"the {what} is empty", "give it at the prompt or as one line on stdin")
     if any(ord(character) < 32 for character in secret):
         raise UsageError(f"the {what} contains control characters", "paste it again")
+    try:
+        # A terminal or pipe in another encoding: Python keeps the bytes as surrogates.
+        secret.encode("utf-8")
+    except UnicodeEncodeError:
+        raise UsageError(f"the {what} is not UTF-8 text", "paste it again") from None
     return secret
 
 
@@ -704,6 +734,9 @@ class EnvironmentCredentials:
 
     def secret(self) -> str:
         """The API key, read from the environment when a mint needs it."""
+        from up42keys import coredumps
+
+        coredumps.forbid()
         return os.environ.get(PROJECT_KEY_ENV, "")
 
     def mint(self) -> "MintedToken":
