@@ -180,7 +180,7 @@ def test_edit_of_a_protected_profile_asks_on_a_terminal(up42keys, server, other_
     other_server.add_project(project_id, API_KEY)
     before = Path(paths.profiles_file()).read_text()
     terminal = Terminal(["edit", "prod", "--api-url", other_server.url])
-    terminal.expect("Profile 'prod' is protected. Edit it? [y/N]: ")
+    terminal.expect("Profile 'prod' is protected. Edit it? [y/N]:")
     terminal.type("n" + ENTER)
     code, _ = terminal.finish()
     assert code == 1, terminal.shown

@@ -14,11 +14,11 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, NamedTuple
 
 from up42keys import cache, keychain, locks, state, store, tokens
+from up42keys.errors import ProfileNotFoundError, Up42KeysError, UsageError
+from up42keys.targets import Profile, check_name
 
 if TYPE_CHECKING:
     from up42keys import client
-from up42keys.errors import ProfileNotFoundError, Up42KeysError, UsageError
-from up42keys.targets import Profile, check_name
 
 
 def refuse_existing(name: str, force: bool, profiles: dict[str, Profile] | None = None) -> None:
@@ -164,9 +164,10 @@ def import_profiles(imported: list[Profile], *, force: bool) -> list[Profile]:
     with _changing(*names) as profiles:
         existing = sorted(name for name in names if name in profiles)
         if existing and not force:
+            named = ", ".join(map(repr, existing))
             raise UsageError(
-                f"profile {', '.join(map(repr, existing))} exists",
-                "add --force to replace it (its secret is kept when the project or account is)",
+                f"profile {named} exists" if len(existing) == 1 else f"profiles {named} exist",
+                "add --force to replace (a secret is kept where the project or account is)",
             )
         replaced = {name: profiles[name] for name in existing}
         for profile in imported:

@@ -189,13 +189,17 @@ def check_username(username: str) -> str:
     return username
 
 
-def check_client_id(client_id: str) -> str:
-    """An OpenID client ID: one word, since it is sent as a form field and keys the cache."""
-    if (
+def _client_id_problem(client_id: str) -> bool:
+    return (
         not client_id
         or len(client_id) > MAX_CLIENT_ID_LENGTH
         or not set(client_id) <= _NAME_CHARACTERS
-    ):
+    )
+
+
+def check_client_id(client_id: str) -> str:
+    """An OpenID client ID: one word, since it is sent as a form field and keys the cache."""
+    if _client_id_problem(client_id):
         from up42keys.errors import UsageError
 
         raise UsageError(
@@ -830,6 +834,11 @@ def from_table(name: str, table: object, where: str) -> Profile:
     for needed in ("project_id",) if kind == "project" else ("username", "auth_url"):
         if not strings[needed]:
             raise CorruptFileError(f"{where}: profile {name!r} lacks its {needed}", "repair it")
+    client_id = strings["client_id"]
+    if client_id is not None and _client_id_problem(client_id):
+        raise CorruptFileError(
+            f"{where}: profile {name!r} has an invalid client_id {client_id!r}", "repair it"
+        )
     protected, has_secret = table.get("protected", False), table.get("has_secret", True)
     for key, flag in (("protected", protected), ("has_secret", has_secret)):
         if not isinstance(flag, bool):
