@@ -141,7 +141,7 @@ def test_changed_password_is_exit_4_after_one_sign_in(run, server, account):
     outcome = run("token", "--refresh")
     assert outcome.exit_code == 4
     assert len(outcome.stderr.strip().splitlines()) == 1
-    assert f"'up42keys add me --account --username {USERNAME} --auth-url {server.url} --force'" in (
+    assert f"check the password of {USERNAME} and store it with 'up42keys set-secret me'" in (
         outcome.stderr
     )
     assert account_grants(server) == ["password", "refresh_token", "password"]

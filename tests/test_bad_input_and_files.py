@@ -218,6 +218,14 @@ CORRUPT_FILES = {
         VALID_PROFILE.replace("[profiles.prod]", '[profiles."a/b"]').encode(),
         "not a valid profile name",
     ),
+    "has_secret not a boolean": (
+        (VALID_PROFILE + 'has_secret = "no"\n').encode(),
+        "'has_secret' of 'prod' must be true or false",
+    ),
+    "client_id with a space": (
+        (VALID_PROFILE + 'client_id = "up42 api"\n').encode(),
+        "invalid client_id 'up42 api'",
+    ),
 }
 
 COMMANDS_ON_A_CORRUPT_FILE = [
@@ -233,6 +241,9 @@ COMMANDS_ON_A_CORRUPT_FILE = [
     ["add", "dev", "--project-id", GOOD_ID, "--api-key-stdin", "--no-verify"],
     ["add", "prod", "--project-id", GOOD_ID, "--api-key-stdin", "--no-verify", "--force"],
     ["add", "dev", "--project-id", GOOD_ID, "--api-key-stdin"],
+    ["edit", "prod", "--api-url", "http://127.0.0.1:9", "--no-verify"],
+    ["set-secret", "prod", "--api-key-stdin", "--no-verify"],
+    ["export"],
 ]
 
 

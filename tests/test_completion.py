@@ -12,7 +12,10 @@ from tests.shellkit import add_prod_and_dev, listings, require, run_shell, shell
 
 COMPLETION_FILES = {"bash": "up42keys.bash", "zsh": "_up42keys", "fish": "up42keys.fish"}
 # Every command that takes a profile name, with the words typed before the name.
-PROFILE_COMMANDS = ["use", "token", "remove", "rename", "inspect", "env", "exec", "protect"]
+PROFILE_COMMANDS = [
+    "use", "token", "remove", "rename", "inspect", "env", "exec", "protect", "edit", "set-secret",
+    "export",
+]  # fmt: skip
 
 
 @pytest.fixture

@@ -170,7 +170,7 @@ def test_rejected_key(run, server, project_id):
     assert code == 1
     check = by_name["profile prod"]
     assert "rejected the credentials (HTTP 401" in check["detail"]
-    assert check["fix"].startswith("store the right key with 'up42keys add prod")
+    assert check["fix"] == "store the right API key with 'up42keys set-secret prod'"
 
 
 def test_account_profile_is_checked_with_its_password(run, server, memory_keyring):
@@ -183,7 +183,7 @@ def test_account_profile_is_checked_with_its_password(run, server, memory_keyrin
     memory_keyring.entries[("up42keys", "me")] = "changed-" + PASSWORD
     code, by_name, _ = doctor(run)
     assert code == 1
-    assert "--account --username" in by_name["profile me"]["fix"]
+    assert by_name["profile me"]["fix"].endswith("store it with 'up42keys set-secret me'")
 
 
 def test_unreachable_url(run, server, project_id):

@@ -120,6 +120,13 @@ def lose_account_password(server: FakeUp42, ids: dict[str, str]) -> None:
     forget_key("me")
 
 
+def import_without_secret(server: FakeUp42, ids: dict[str, str]) -> None:
+    """A team's shared definition, imported: the profile exists, its key does not yet."""
+    shared = f'[profiles.prod]\nproject_id = "{ids["project"]}"\napi_url = "{server.url}"\n'
+    assert run_installed("import", "-", input=shared).returncode == 0
+    assert run_installed("use", "prod").returncode == 6
+
+
 def no_active_profile(server: FakeUp42, ids: dict[str, str]) -> None:
     add_project_profile(server, ids)
     os.unlink(paths.active_file())
@@ -133,6 +140,8 @@ CASES = [
     Case("missing account password", lose_account_password, ["token", "--refresh"], 6,
          NEW_PASSWORD, "account"),
     Case("no active profile", no_active_profile, ["token"], 3, None, "project"),
+    Case("imported without its key", import_without_secret, ["token", "prod"], 6, API_KEY,
+         "project"),
 ]  # fmt: skip
 
 
@@ -152,10 +161,11 @@ def test_the_printed_fix_repairs_the_state(case, server):
     assert code == 0, (fix, transcript)
     if case.secret is not None:
         assert case.secret not in transcript  # typed at a hidden prompt: never echoed
-    # Exactly the profile it was: the fix re-created it, every setting included.
-    assert Path(paths.profiles_file()).read_text() == before
+    # Exactly the profile it was, every setting kept: only the secret was stored.
+    after = Path(paths.profiles_file()).read_text()
+    assert after == before.replace("has_secret = false\n", "")
 
-    repaired = installed("token", "--refresh")
+    repaired = installed("token", "prod" if "prod" in after else "me", "--refresh")
     assert repaired.returncode == 0, (fix, repaired.stderr)
     expected = ids["project"] if case.subject == "project" else USERNAME
     assert claims(repaired.stdout)["sub"] == expected
@@ -179,19 +189,14 @@ def test_an_unknown_profile_points_at_list_which_names_the_profiles(server):
     assert [line.split()[1] for line in listing.stdout.splitlines()[1:]] == ["prod"]
 
 
-def test_each_fix_names_every_non_default_setting(server):
+def test_each_secret_fix_is_set_secret_which_keeps_every_setting(server):
+    """One command stores a secret again, whatever the profile's settings: set-secret NAME."""
     ids = {"project": str(uuid.uuid4())}
     server.add_project(ids["project"], API_KEY)
     server.add_account(USERNAME, PASSWORD)
     reject_project_key(server, ids)
     project_fix = printed_fix(installed("token", "--refresh").stderr)
-    assert shlex.split(project_fix) == [
-        "up42keys", "add", "prod", "--project-id", ids["project"], "--api-url", server.url,
-        "--protected", "--force",
-    ]  # fmt: skip
+    assert shlex.split(project_fix) == ["up42keys", "set-secret", "prod"]
     reject_account_password(server, ids)
     account_fix = printed_fix(installed("token", "me", "--refresh").stderr)
-    assert shlex.split(account_fix) == [
-        "up42keys", "add", "me", "--account", "--username", USERNAME, "--region", "sa",
-        "--auth-url", server.url, "--api-url", server.url, "--force",
-    ]  # fmt: skip
+    assert shlex.split(account_fix) == ["up42keys", "set-secret", "me"]

@@ -351,7 +351,7 @@ def test_mint_failure_reaches_the_caller_as_its_error(server, profile, memory_ke
     memory_keyring.entries[("up42keys", "prod")] = "wrong-key"
     with (
         httpx.Client(auth=up42keys.Up42Auth()) as client,
-        pytest.raises(up42keys.CredentialsRejectedError, match="up42keys add prod"),
+        pytest.raises(up42keys.CredentialsRejectedError, match="up42keys set-secret prod"),
     ):
         client.get(server.api_url)
     assert server.api_tokens == []

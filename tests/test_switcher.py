@@ -93,7 +93,7 @@ def test_menu_without_fzf_picks_by_number_and_asks_for_protected(up42keys, profi
     assert up42keys("use", "dev").returncode == 0
     assert up42keys("protect", "prod").returncode == 0
     terminal = Terminal(["use"], env=NO_FZF)
-    terminal.expect("Use profile (number or name, Enter for none): ")
+    terminal.expect("Use profile (number or name, Enter for none):")
     assert "*  1) dev" in terminal.shown
     assert "   2) prod" in terminal.shown
     terminal.type("7" + ENTER)
@@ -109,7 +109,7 @@ def test_menu_without_fzf_picks_by_number_and_asks_for_protected(up42keys, profi
 @pytest.mark.parametrize(("answer", "code"), [(ENTER, 1), (CTRL_C, ENDED_BY_CTRL_C)])
 def test_menu_empty_answer_or_ctrl_c_changes_nothing(up42keys, profiles, answer, code):
     terminal = Terminal(["use"], env=NO_FZF)
-    terminal.expect("Enter for none): ")
+    terminal.expect("Enter for none):")
     terminal.type(answer)
     exit_code, _ = terminal.finish()
     assert exit_code == code, terminal.shown
@@ -173,7 +173,7 @@ def test_readme_bash_prompts_keep_their_parentheses_on_a_protected_profile(profi
 def test_remove_of_a_protected_profile_asks_on_a_terminal(up42keys, profiles):
     assert up42keys("protect", "prod").returncode == 0
     terminal = Terminal(["remove", "prod"])
-    terminal.expect("Profile 'prod' is protected. Remove it? [y/N]: ")
+    terminal.expect("Profile 'prod' is protected. Remove it? [y/N]:")
     terminal.type("n" + ENTER)
     code, _ = terminal.finish()
     assert code == 1, terminal.shown

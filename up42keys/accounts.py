@@ -19,7 +19,6 @@ from up42keys import cache, client
 from up42keys.targets import AccountProfile
 
 TOKEN_PATH = "/realms/public/protocol/openid-connect/token"  # noqa: S105 - a URL path
-CLIENT_ID = "up42-api"
 # A refresh token is only tried while it has this many seconds left, so that
 # it does not expire on its way to UP42.
 REFRESH_MARGIN = 30.0
@@ -30,13 +29,18 @@ def _request(
 ) -> client.MintedToken:
     url = f"{profile.auth_url}{TOKEN_PATH}"
     response = client.post_token_request(
-        url, {**form, "client_id": CLIENT_ID}, rejected_fix=rejected_fix
+        url, {**form, "client_id": profile.sign_in_client}, rejected_fix=rejected_fix
     )
     return client.token_from_response(url, response)
 
 
 def sign_in(profile: AccountProfile, password: str) -> client.MintedToken:
-    """The password grant: the only request that carries the password."""
+    """The password grant: the only request that carries the password.
+
+    Both grants sign in as the profile's client ID (``targets.DEFAULT_CLIENT_ID``,
+    ``up42-api`` as in UP42's public docs, unless the profile names another; up42-py
+    2.x-4.x sends ``up42-sdk``), and a token serves only the client it was minted for.
+    """
     form = {
         "grant_type": "password",
         "username": profile.username or "",

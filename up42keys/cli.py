@@ -22,6 +22,7 @@ from up42keys import (
     complete,
     errors,
     jwtinfo,
+    keychain,
     manager,
     output,
     selection,
@@ -31,11 +32,13 @@ from up42keys import (
     store,
     targets,
     tokens,
+    transfer,
 )
 from up42keys.errors import (
     EXIT_ERROR,
     EXIT_OK,
     CancelledError,
+    ProfileNotFoundError,
     Up42KeysError,
     UsageError,
 )
@@ -126,6 +129,15 @@ def cli(ctx: click.Context) -> None:
         click.echo(ctx.get_help())
 
 
+AUTH_URL_HELP = "Sign in here instead of the region's host."
+API_URL_HELP = f"The UP42 API [default: {targets.DEFAULT_API_URL}, or the account region's]."
+CLIENT_ID_HELP = (
+    f"The OpenID client the account signs in as (with --account)"
+    f" [default: {targets.DEFAULT_CLIENT_ID}]."
+)
+REGION_CHOICE = click.Choice(list(targets.REGIONS))
+
+
 @cli.command()
 @click.argument("name")
 @click.option("--project-id", metavar="UUID", help="The UP42 project's ID (a project profile).")
@@ -135,14 +147,16 @@ def cli(ctx: click.Context) -> None:
 @click.option("--username", metavar="EMAIL", help="The account's email (with --account).")
 @click.option(
     "--region",
-    type=click.Choice(list(targets.REGIONS)),
+    type=REGION_CHOICE,
     help=f"The account's UP42 region (with --account) [default: {targets.DEFAULT_REGION}].",
 )
-@click.option("--auth-url", metavar="URL", help="Sign in here instead of the region's host.")
+@click.option("--auth-url", metavar="URL", help=AUTH_URL_HELP)
+@click.option("--api-url", metavar="URL", help=API_URL_HELP)
+@click.option("--client-id", metavar="ID", help=CLIENT_ID_HELP)
 @click.option(
-    "--api-url",
-    metavar="URL",
-    help=f"The UP42 API [default: {targets.DEFAULT_API_URL}, or the account region's].",
+    "--from-sdk-config",
+    metavar="FILE",
+    help="Take username and password from up42-py's JSON config file (with --account).",
 )
 @click.option("--api-key-stdin", is_flag=True, help="Read the API key as one line from stdin.")
 @click.option("--password-stdin", is_flag=True, help="Read the password as one line from stdin.")
@@ -157,6 +171,8 @@ def add(
     region: str | None,
     auth_url: str | None,
     api_url: str | None,
+    client_id: str | None,
+    from_sdk_config: str | None,
     api_key_stdin: bool,
     password_stdin: bool,
     no_verify: bool,
@@ -168,16 +184,28 @@ def add(
     A project profile (--project-id) mints with the project's API key; an
     account profile (--account --username EMAIL) signs in with the account's
     password. The secret is asked for at a hidden prompt, or read from stdin
-    with --api-key-stdin or --password-stdin. Unless --no-verify, UP42 must
-    accept it first; when it does not, nothing is stored.
+    with --api-key-stdin or --password-stdin; --from-sdk-config FILE takes an
+    account's username and password from up42-py's config file instead (the
+    file is left as it is). Unless --no-verify, UP42 must accept it first;
+    when it does not, nothing is stored.
     """
     profile: targets.Profile
+    sdk_password = None
     if account:
         refuse_flags("--account", ("--project-id", project_id), ("--api-key-stdin", api_key_stdin))
+        if from_sdk_config is not None:
+            refuse_flags("--from-sdk-config", ("--password-stdin", password_stdin))
+            username, sdk_password = username_and_password_from(from_sdk_config, username)
         if not username:
             raise UsageError("--account needs --username EMAIL, the account's email")
         profile = targets.account_profile(
-            name, username, region=region, auth_url=auth_url, api_url=api_url, protected=protected
+            name,
+            username,
+            region=region,
+            auth_url=auth_url,
+            api_url=api_url,
+            client_id=client_id,
+            protected=protected,
         )
     else:
         if project_id is None:
@@ -190,22 +218,188 @@ def add(
             ("--username", username),
             ("--region", region),
             ("--auth-url", auth_url),
+            ("--client-id", client_id),
+            ("--from-sdk-config", from_sdk_config),
             ("--password-stdin", password_stdin),
         )
         profile = targets.project_profile(name, project_id, api_url, protected=protected)
     manager.check_can_add(name, force)
     # The other kind's stdin flag was refused above.
-    secret = read_secret(
-        profile.asks_for,
-        api_key_stdin or password_stdin,
-        profile.stdin_flag,
-        keep_spaces=profile.keeps_spaces,
-    )
+    secret = sdk_password or read_profile_secret(profile, api_key_stdin or password_stdin)
     added = manager.add(profile, secret, verify=not no_verify, force=force)
     state = "verified" if added.record else "not verified"
     active = ", active" if added.active else ""
     protection = ", protected" if added.profile.protected else ""
     click.echo(f"Added profile {name!r} ({state}{active}{protection}).", err=True)
+    if from_sdk_config is not None:
+        click.echo(
+            f"{from_sdk_config} still holds the password in plain text; up42keys leaves it as it"
+            f" is. Delete it with: rm -- {transfer.shell_quoted(os.path.abspath(from_sdk_config))}",
+            err=True,
+        )
+
+
+def username_and_password_from(config_file: str, username: str | None) -> tuple[str, str]:
+    """up42-py's config file's username (which --username may repeat) and password."""
+    sdk_username, password = transfer.read_sdk_config(config_file)
+    if username is not None and username != sdk_username:
+        raise UsageError(
+            f"--username {username} differs from the username in {config_file}",
+            "leave --username out, or give the same one",
+        )
+    return sdk_username, password
+
+
+def read_profile_secret(profile: targets.Profile, from_stdin: bool) -> str:
+    """The secret that the profile's kind asks for, by the rules of ``read_secret``."""
+    return read_secret(
+        profile.asks_for, from_stdin, profile.stdin_flag, keep_spaces=profile.keeps_spaces
+    )
+
+
+def verified(record: object) -> str:
+    return "verified" if record is not None else "not verified"
+
+
+@cli.command()
+@profile_argument()
+@click.option("--api-url", metavar="URL", help="The UP42 API.")
+@click.option("--auth-url", metavar="URL", help=AUTH_URL_HELP + " (account)")
+@click.option(
+    "--region",
+    type=REGION_CHOICE,
+    help="The account's region; URLs that were the old region's hosts follow it.",
+)
+@click.option("--username", metavar="EMAIL", help="The account's email (account).")
+@click.option("--client-id", metavar="ID", help="The OpenID client it signs in as (account).")
+@click.option("--no-verify", is_flag=True, help="Change it without minting a token first.")
+@click.option("--yes", "-y", is_flag=True, help="Do not ask before editing a protected profile.")
+def edit(
+    name: str,
+    api_url: str | None,
+    auth_url: str | None,
+    region: str | None,
+    username: str | None,
+    client_id: str | None,
+    no_verify: bool,
+    yes: bool,
+) -> None:
+    """Change what is not secret in profile NAME; its stored secret stays.
+
+    Unless --no-verify, UP42 must give a token for the new settings (with the
+    stored secret) first; when it does not, nothing changes. The old tokens are
+    dropped. A protected profile is changed only after a confirmation on a
+    terminal, or with --yes; without either nothing changes (exit 2).
+    """
+    profile = store.get(name)
+    given = {
+        option: value
+        for option, value in (
+            ("api_url", api_url),
+            ("auth_url", auth_url),
+            ("region", region),
+            ("username", username),
+            ("client_id", client_id),
+        )
+        if value is not None
+    }
+    if not given:
+        raise UsageError(
+            f"nothing to change in profile {name!r}",
+            "give --api-url, --auth-url, --region, --username or --client-id",
+        )
+    for option in given:
+        if option not in profile.editable:
+            raise UsageError(
+                f"--{option.replace('_', '-')} does not go with a {profile.kind} profile"
+            )
+    edited = profile.edited(**given)
+    if edited == profile:
+        click.echo(f"Profile {name!r} already has these settings; nothing changed.", err=True)
+        return
+    if profile.protected and not yes:
+        words = [f"--{option.replace('_', '-')}={value}" for option, value in given.items()]
+        confirm_change_of_protected(name, "edit", [*words, *(["--no-verify"] if no_verify else [])])
+    record = manager.edit(profile, edited, verify=not no_verify)
+    click.echo(f"Edited profile {name!r} ({verified(record)}).", err=True)
+
+
+@cli.command("set-secret")
+@profile_argument()
+@click.option("--api-key-stdin", is_flag=True, help="Read the API key as one line from stdin.")
+@click.option("--password-stdin", is_flag=True, help="Read the password as one line from stdin.")
+@click.option("--no-verify", is_flag=True, help="Store it without minting a token first.")
+def set_secret(name: str, api_key_stdin: bool, password_stdin: bool, no_verify: bool) -> None:
+    """Store a new API key or password for NAME (it was rotated); every other setting stays.
+
+    Asked for at a hidden prompt, or read from stdin with --api-key-stdin (a
+    project profile) or --password-stdin (an account). Unless --no-verify, UP42
+    must accept it first; when it does not, nothing changes. Also what stores
+    the secret of an imported profile.
+    """
+    profile = store.get(name)
+    other_flag, other_given = (
+        ("--password-stdin", password_stdin)
+        if profile.kind == "project"
+        else ("--api-key-stdin", api_key_stdin)
+    )
+    if other_given:
+        raise UsageError(
+            f"{other_flag} does not go with a {profile.kind} profile", f"use {profile.stdin_flag}"
+        )
+    keychain.require()
+    secret = read_profile_secret(profile, api_key_stdin or password_stdin)
+    record = manager.set_secret(profile, secret, verify=not no_verify)
+    click.echo(f"Stored the {profile.asks_for} of profile {name!r} ({verified(record)}).", err=True)
+
+
+@cli.command("export")
+@click.argument("names", nargs=-1, metavar="[NAME]...", shell_complete=complete_profiles)
+def export_command(names: tuple[str, ...]) -> None:
+    """Print the profiles' definitions (all without NAME) as TOML, without secrets.
+
+    'up42keys import FILE' adds them elsewhere; each then needs its secret
+    ('up42keys set-secret NAME').
+    """
+    profiles = store.load()
+    chosen = [store.pick(profiles, targets.check_name(name)) for name in dict.fromkeys(names)]
+    if not names:
+        chosen = [profiles[name] for name in sorted(profiles)]
+    if not chosen:
+        raise ProfileNotFoundError(
+            "no profiles to export", "add one with 'up42keys add' or 'up42keys import FILE'"
+        )
+    click.echo(transfer.export_toml(chosen), nl=False)
+
+
+@cli.command("import")
+@click.argument("file", metavar="FILE|-")
+@click.option("--force", is_flag=True, help="Replace existing profiles of those names.")
+def import_command(file: str, force: bool) -> None:
+    """Add the profiles that FILE ('-': stdin) defines, as 'export' prints them.
+
+    No secret is imported, and a file that holds one is refused (exit 2):
+    store each profile's secret with 'up42keys set-secret NAME'. An existing
+    name is refused unless --force; nothing is imported unless all are.
+    """
+    if file == "-":
+        text, where = sys.stdin.read(), "stdin"
+    else:
+        try:
+            with open(file, encoding="utf-8") as stream:
+                text, where = stream.read(), file
+        except (OSError, UnicodeDecodeError) as error:
+            reason = getattr(error, "strerror", None) or "not UTF-8 text"
+            raise UsageError(
+                f"cannot read {file} ({reason})", "give a file 'export' wrote"
+            ) from None
+    for profile in manager.import_profiles(transfer.parse_import(text, where), force=force):
+        secret = (
+            "its secret kept"
+            if profile.has_secret
+            else f"no secret yet: store it with '{profile.set_secret_command()}'"
+        )
+        click.echo(f"Imported profile {profile.name!r} ({secret}).", err=True)
 
 
 def refuse_flags(kind_flag: str, *flags: tuple[str, object]) -> None:
@@ -240,7 +434,7 @@ def list_profiles(as_json: bool) -> None:
             row.profile.kind,
             row.profile.identity,
             "" if row.profile.api_url == row.profile.default_api_url else row.profile.api_url,
-            describe_expiry(row.token_expires_at, now),
+            describe_expiry(row.token_expires_at, now) if row.profile.has_secret else "no secret",
         )
         for row in rows
     ]
@@ -261,8 +455,10 @@ def row_json(row: manager.Row) -> dict[str, Any]:
         "username": profile.username,
         "region": profile.region,
         "api_url": profile.api_url,
+        "client_id": profile.client_id,
         "active": row.active,
         "protected": profile.protected,
+        "has_secret": profile.has_secret,
         "token_expires_at": row.token_expires_at,
     }
 
@@ -357,16 +553,20 @@ def confirm_protected(name: str) -> None:
         raise Up42KeysError(f"not switched to protected profile {name!r}")
 
 
-def confirm_change_of_protected(name: str, verb: str) -> None:
+def confirm_change_of_protected(name: str, verb: str, options: list[str] | None = None) -> None:
     """Ask before changing production; without a terminal, only an explicit --yes will do.
 
     Unlike ``use``, a script that removes or edits production may have got the name
-    wrong, and the change cannot be undone.
+    wrong, and the change cannot be undone. ``options`` are the command's own, which
+    the fix repeats so that it does what was asked.
     """
     if not sys.stdin.isatty():
+        import shlex
+
+        command = shlex.join(["up42keys", verb, name, *(options or []), "--yes"])
         raise UsageError(
             f"profile {name!r} is protected",
-            f"to {verb} it without a terminal, run 'up42keys {verb} {name} --yes'",
+            f"to {verb} it without a terminal, run '{command}'",
         )
     if not click.confirm(f"Profile {name!r} is protected. {verb.capitalize()} it?", err=True):
         raise Up42KeysError(f"profile {name!r} is protected and was not changed")

@@ -20,7 +20,19 @@ if TYPE_CHECKING:
 COMPLETE_VAR = "_UP42KEYS_COMPLETE"
 # The commands whose first argument is a profile name (their NAME or OLD argument).
 PROFILE_COMMANDS = frozenset(
-    ("use", "token", "remove", "rename", "inspect", "env", "exec", "protect")
+    (
+        "use",
+        "token",
+        "remove",
+        "rename",
+        "inspect",
+        "env",
+        "exec",
+        "protect",
+        "edit",
+        "set-secret",
+        "export",
+    )
 )
 # Characters that Click's shlex-based splitting treats specially; left to Click.
 _QUOTING = frozenset("'\"\\")

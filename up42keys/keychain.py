@@ -118,7 +118,7 @@ def get_secret(profile_name: str, *, missing_fix: str | None = None) -> str:
     """The stored secret; its absence is an error whose fix is ``missing_fix``.
 
     The caller knows the profile, and so the command that stores it again
-    (``Profile.restore_command``); without one, the fix points at ``list``.
+    (``Profile.set_secret_command``); without one, the fix points at ``list``.
     """
     secret = find_secret(profile_name)
     if not secret:

@@ -1,4 +1,4 @@
-"""Profile operations: add, remove, rename, use, protect, and the rows ``list`` shows.
+"""Profile operations: add, edit, set-secret, import, remove, rename, use, protect, ``list``'s rows.
 
 Each change is whole or not at all: it runs under the profile's token lock
 and the store's lock (in the order up42keys.state documents), writes the
@@ -11,11 +11,14 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from up42keys import cache, keychain, locks, state, store, tokens
-from up42keys.errors import ProfileNotFoundError, UsageError
+from up42keys.errors import ProfileNotFoundError, Up42KeysError, UsageError
 from up42keys.targets import Profile, check_name
+
+if TYPE_CHECKING:
+    from up42keys import client
 
 
 def refuse_existing(name: str, force: bool, profiles: dict[str, Profile] | None = None) -> None:
@@ -89,6 +92,101 @@ def forget_tokens(*changed: Profile) -> None:
     for profile in changed:
         for record_name in profile.record_names:
             cache.remove(record_name)
+
+
+def edit(profile: Profile, edited: Profile, *, verify: bool) -> cache.TokenRecord | None:
+    """Replace ``profile``'s settings with ``edited``'s; with ``verify``, once UP42 accepts them.
+
+    The mint uses the stored secret, read before any lock is taken (a keyring prompt
+    must not hold up other processes). Its old tokens, and an account's refresh
+    token, are dropped: they were minted for the old settings.
+    """
+    minted = edited.mint_with(profile.secret()) if verify else None
+    with _changing(profile.name) as profiles:
+        _refuse_changed_meanwhile(profile, profiles)
+        profiles[profile.name] = edited
+        store.save(profiles)
+        return _replace_tokens(edited, profile, minted)
+
+
+def set_secret(profile: Profile, secret: str, *, verify: bool) -> cache.TokenRecord | None:
+    """Store a new secret for ``profile`` and keep every other setting; verified first.
+
+    The keyring is written before the profile file (which changes only when the
+    profile had no secret yet), and restored when the file cannot be written.
+    """
+    keychain.require()
+    minted = profile.mint_with(secret) if verify else None
+    with _changing(profile.name) as profiles:
+        _refuse_changed_meanwhile(profile, profiles)
+        previous_secret = keychain.find_secret(profile.name)
+        keychain.set_secret(profile.name, secret)
+        if not profile.has_secret:
+            profiles[profile.name] = profile.replace(has_secret=True)
+            try:
+                store.save(profiles)
+            except BaseException:
+                if previous_secret is None:
+                    keychain.delete_secret(profile.name)
+                else:
+                    keychain.set_secret(profile.name, previous_secret)
+                raise
+        return _replace_tokens(profiles[profile.name], profile, minted)
+
+
+def _refuse_changed_meanwhile(profile: Profile, profiles: dict[str, Profile]) -> None:
+    if profiles.get(profile.name) != profile:
+        raise Up42KeysError(
+            f"profile {profile.name!r} was changed by another command meanwhile; nothing was done",
+            "run the command again",
+        )
+
+
+def _replace_tokens(
+    profile: Profile, old: Profile, minted: client.MintedToken | None
+) -> cache.TokenRecord | None:
+    """Drop ``old``'s tokens; cache ``minted``, or clear current-token when it was old's."""
+    forget_tokens(old)
+    record = tokens.store_minted(profile, minted) if minted is not None else None
+    if record is None and state.read_active() == profile.name:
+        state.remove_current_token()
+    return record
+
+
+def import_profiles(imported: list[Profile], *, force: bool) -> list[Profile]:
+    """Add profiles without their secrets (``has_secret`` false), all or none.
+
+    A profile replaced (``force``) by one for the same project or account keeps its
+    stored secret; one for another is left without: its old secret is deleted, since
+    it would be sent for the wrong project or account.
+    """
+    names = [profile.name for profile in imported]
+    with _changing(*names) as profiles:
+        existing = sorted(name for name in names if name in profiles)
+        if existing and not force:
+            named = ", ".join(map(repr, existing))
+            raise UsageError(
+                f"profile {named} exists" if len(existing) == 1 else f"profiles {named} exist",
+                "add --force to replace (a secret is kept where the project or account is)",
+            )
+        replaced = {name: profiles[name] for name in existing}
+        for profile in imported:
+            old = replaced.get(profile.name)
+            keeps_secret = (
+                old is not None
+                and old.has_secret
+                and (old.kind, old.project_id, old.username)
+                == (profile.kind, profile.project_id, profile.username)
+            )
+            profiles[profile.name] = profile.replace(has_secret=keeps_secret)
+        store.save(profiles)
+        forget_tokens(*replaced.values())
+        for name, old in replaced.items():
+            if not profiles[name].has_secret and old.has_secret:
+                keychain.delete_secret(name)
+        if state.read_active() in replaced:
+            state.remove_current_token()
+        return [profiles[name] for name in names]
 
 
 def remove(name: str) -> None:

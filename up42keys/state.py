@@ -25,8 +25,10 @@ next step, and belongs to this module's writers):
 3. ``current-token`` holds a token of the active profile, or is absent;
    it is written only under the store lock, after checking which profile is
    active.
-4. A listed profile has its key in the keyring (``add`` writes the key
-   before the profile file, and undoes it when the file cannot be written).
+4. A listed profile has its key in the keyring (``add`` and ``set-secret``
+   write the key before the profile file, and undo it when the file cannot
+   be written), or is marked ``has_secret = false`` in profiles.toml (an
+   imported profile; ``set-secret`` clears the mark).
 5. A token record is served only for the cache key it was minted for; the
    key index vouches for a profile's key only while the profile file's
    identity (inode, size, mtime) is the one it was written for.

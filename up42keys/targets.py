@@ -18,8 +18,14 @@ which kind they hold:
 - ``project_id``: the project a token serves (None for an account);
 - ``mint()`` and ``mint_with(secret)``: a new token from UP42;
 - ``restore_command()``: the ``add`` command that re-creates exactly this
-  profile, every non-default option included; every fix that says "store
-  the secret again" prints it.
+  profile, every non-default option included;
+- ``set_secret_command()``: the ``set-secret`` command that stores its secret
+  again and keeps everything else; every fix that says "the keyring holds no
+  secret" or "UP42 rejected the secret" prints it (``missing_secret_fix``,
+  ``rejected_fix``), and so does a profile imported without one
+  (``has_secret`` false);
+- ``edited(**changes)``: the same profile with new non-secret settings, checked
+  as ``add`` checks them (``editable`` names what a kind lets ``edit`` change).
 
 Kinds are decided where they are made or parsed, and nowhere else:
 ``project_profile`` and ``account_profile`` (made from the options of
@@ -61,6 +67,10 @@ REGIONS = {
     "sa": ("https://auth.sa.up42.com", "https://api.sa.up42.com"),
 }
 KINDS = ("project", "account")
+# The OpenID client an account signs in as: UP42's public docs use "up42-api" (up42-py
+# 2.x-4.x sends "up42-sdk"); an account profile may name another (``--client-id``).
+DEFAULT_CLIENT_ID = "up42-api"
+MAX_CLIENT_ID_LENGTH = 64
 
 # Account profiles keep their refresh token in a record of its own, "<name>~refresh":
 # "~" cannot occur in a profile name, so it never collides with a profile's record.
@@ -179,6 +189,26 @@ def check_username(username: str) -> str:
     return username
 
 
+def _client_id_problem(client_id: str) -> bool:
+    return (
+        not client_id
+        or len(client_id) > MAX_CLIENT_ID_LENGTH
+        or not set(client_id) <= _NAME_CHARACTERS
+    )
+
+
+def check_client_id(client_id: str) -> str:
+    """An OpenID client ID: one word, since it is sent as a form field and keys the cache."""
+    if _client_id_problem(client_id):
+        from up42keys.errors import UsageError
+
+        raise UsageError(
+            f"the client ID has up to {MAX_CLIENT_ID_LENGTH} letters, digits, '.', '_' and '-',"
+            f" such as {DEFAULT_CLIENT_ID}, not {client_id!r}"
+        )
+    return client_id
+
+
 def check_secret(secret: str, what: str, *, keep_spaces: bool = False) -> str:
     """The secret without its line ending; an API key also without surrounding blanks.
 
@@ -207,8 +237,16 @@ def project_cache_key(project_id: str, api_url: str) -> str:
     return f"project {project_id.lower()} {api_url}"
 
 
-def account_cache_key(username: str, auth_url: str, api_url: str) -> str:
-    return f"account {username} {auth_url} {api_url}"
+def account_cache_key(
+    username: str, auth_url: str, api_url: str, client_id: str = DEFAULT_CLIENT_ID
+) -> str:
+    """An account token serves this account, at these hosts, signed in as this client.
+
+    The client ID is added only when it is not the default, so that the tokens cached
+    before the setting existed keep serving.
+    """
+    key = f"account {username} {auth_url} {api_url}"
+    return key if client_id == DEFAULT_CLIENT_ID else f"{key} {client_id}"
 
 
 def project_id_of(cache_key: str) -> str | None:
@@ -248,9 +286,31 @@ class Profile:
     for both); it is immutable by convention: ``replace`` makes a changed copy.
     """
 
-    __slots__ = ("api_url", "auth_url", "name", "project_id", "protected", "region", "username")
-    FIELDS = ("name", "api_url", "project_id", "username", "region", "auth_url", "protected")
+    __slots__ = (
+        "api_url",
+        "auth_url",
+        "client_id",
+        "has_secret",
+        "name",
+        "project_id",
+        "protected",
+        "region",
+        "username",
+    )
+    FIELDS = (
+        "name",
+        "api_url",
+        "project_id",
+        "username",
+        "region",
+        "auth_url",
+        "client_id",
+        "protected",
+        "has_secret",
+    )
     kind = ""
+    # What ``edit`` may change, as its options' names (``--api-url``: "api_url").
+    editable: tuple[str, ...] = ("api_url",)
 
     name: str
     api_url: str
@@ -258,7 +318,10 @@ class Profile:
     username: str | None
     region: str | None
     auth_url: str | None
+    client_id: str | None
     protected: bool
+    # False for a profile imported without its secret: ``list`` says so without the keyring.
+    has_secret: bool
 
     def _values(self) -> tuple[object, ...]:
         return (self.kind, *(getattr(self, field) for field in self.FIELDS))
@@ -336,6 +399,10 @@ class Profile:
 
         return store.get(self.name)
 
+    def edited(self, **changes: str | None) -> "Profile":
+        """This profile with the ``editable`` settings that are not None changed, checked."""
+        raise NotImplementedError
+
     def restore_command(self) -> str:
         """The ``add`` command that stores exactly this profile again, with its secret."""
         raise NotImplementedError
@@ -346,14 +413,28 @@ class Profile:
             words = [*words, "--protected"]
         return " ".join(_quote(word) for word in [*words, "--force"])
 
+    def set_secret_command(self) -> str:
+        """The command that stores this profile's secret (again), every other setting kept."""
+        return " ".join(_quote(word) for word in ["up42keys", "set-secret", self.name])
+
     def missing_secret_fix(self) -> str:
-        return f"store it again with '{self.restore_command()}'"
+        return f"store it with '{self.set_secret_command()}'"
 
     def rejected_fix(self) -> str:
-        raise NotImplementedError
+        return f"store the right {self.asks_for} with '{self.set_secret_command()}'"
 
     def secret(self) -> str:
-        """The stored secret, or a KeyringError whose fix re-creates this very profile."""
+        """The stored secret, or a KeyringError whose fix stores it.
+
+        A profile imported without its secret fails so without opening the keyring.
+        """
+        if not self.has_secret:
+            from up42keys.errors import KeyringError
+
+            raise KeyringError(
+                f"profile {self.name!r} has no secret yet (it was imported)",
+                self.missing_secret_fix(),
+            )
         from up42keys import keychain
 
         return keychain.get_secret(self.name, missing_fix=self.missing_secret_fix())
@@ -370,11 +451,21 @@ class Profile:
         """Cache what came with a token beside it (an account's refresh token)."""
 
     def to_toml(self) -> dict[str, object]:
+        """Its table in profiles.toml: the definition, and whether its secret is stored."""
+        table = self.definition()
+        if not self.has_secret:
+            table["has_secret"] = False
+        return table
+
+    def definition(self) -> dict[str, object]:
+        """What defines it, as ``export`` shares it: no secret, and no word of one."""
         table: dict[str, object] = {"kind": self.kind, "api_url": self.api_url}
         for key in ("project_id", "username", "region", "auth_url"):
             value = getattr(self, key)
             if value is not None:
                 table[key] = value
+        if self.client_id not in (None, DEFAULT_CLIENT_ID):
+            table["client_id"] = self.client_id
         if self.protected:
             table["protected"] = True
         return table
@@ -389,12 +480,21 @@ class ProjectProfile(Profile):
     stdin_flag = "--api-key-stdin"
     keeps_spaces = False
 
-    def __init__(self, name: str, project_id: str, api_url: str, *, protected: bool = False):
+    def __init__(
+        self,
+        name: str,
+        project_id: str,
+        api_url: str,
+        *,
+        protected: bool = False,
+        has_secret: bool = True,
+    ):
         self.name = name
         self.api_url = api_url
         self.project_id = project_id
-        self.username = self.region = self.auth_url = None
+        self.username = self.region = self.auth_url = self.client_id = None
         self.protected = protected
+        self.has_secret = has_secret
 
     @property
     def cache_key(self) -> str:
@@ -404,14 +504,15 @@ class ProjectProfile(Profile):
     def identity(self) -> str:
         return self.project_id or ""
 
+    def edited(self, **changes: str | None) -> Profile:
+        api_url = changes.get("api_url")
+        return self.replace(api_url=self.api_url if api_url is None else normalize_url(api_url))
+
     def restore_command(self) -> str:
         words = ["up42keys", "add", self.name, "--project-id", self.project_id or ""]
         if self.api_url != self.default_api_url:
             words += ["--api-url", self.api_url]
         return self._command(words)
-
-    def rejected_fix(self) -> str:
-        return f"store the right key with '{self.restore_command()}'"
 
     def mint_with(self, secret: str) -> "MintedToken":
         from up42keys import client
@@ -430,6 +531,7 @@ class AccountProfile(Profile):
     stdin_flag = "--password-stdin"
     # A password is taken as typed: spaces at its ends can be part of it.
     keeps_spaces = True
+    editable = ("api_url", "auth_url", "region", "username", "client_id")
 
     def __init__(
         self,
@@ -439,7 +541,9 @@ class AccountProfile(Profile):
         auth_url: str,
         api_url: str,
         *,
+        client_id: str = DEFAULT_CLIENT_ID,
         protected: bool = False,
+        has_secret: bool = True,
     ):
         self.name = name
         self.api_url = api_url
@@ -447,7 +551,9 @@ class AccountProfile(Profile):
         self.username = username
         self.region = region
         self.auth_url = auth_url
+        self.client_id = client_id
         self.protected = protected
+        self.has_secret = has_secret
 
     @property
     def record_names(self) -> tuple[str, ...]:
@@ -459,7 +565,14 @@ class AccountProfile(Profile):
 
     @property
     def cache_key(self) -> str:
-        return account_cache_key(self.username or "", self.auth_url or "", self.api_url)
+        return account_cache_key(
+            self.username or "", self.auth_url or "", self.api_url, self.sign_in_client
+        )
+
+    @property
+    def sign_in_client(self) -> str:
+        """The client ID both grants send."""
+        return self.client_id or DEFAULT_CLIENT_ID
 
     @property
     def token_url(self) -> str:
@@ -478,6 +591,25 @@ class AccountProfile(Profile):
     def default_api_url(self) -> str:
         return self.region_hosts[1]
 
+    def edited(self, **changes: str | None) -> Profile:
+        """Changed settings; URLs that were the old region's hosts follow a new region."""
+        region = changes.get("region") or self.region or DEFAULT_REGION
+        auth_url, api_url = changes.get("auth_url"), changes.get("api_url")
+        if auth_url is None and self.auth_url != self.region_hosts[0]:
+            auth_url = self.auth_url
+        if api_url is None and self.api_url != self.default_api_url:
+            api_url = self.api_url
+        return account_profile(
+            self.name,
+            changes.get("username") or self.username or "",
+            region=region,
+            auth_url=auth_url,
+            api_url=api_url,
+            client_id=changes.get("client_id") or self.client_id,
+            protected=self.protected,
+            has_secret=self.has_secret,
+        )
+
     def restore_command(self) -> str:
         words = ["up42keys", "add", self.name, "--account", "--username", self.username or ""]
         region = self.region or DEFAULT_REGION
@@ -487,10 +619,13 @@ class AccountProfile(Profile):
             words += ["--auth-url", self.auth_url or ""]
         if self.api_url != self.default_api_url:
             words += ["--api-url", self.api_url]
+        if self.sign_in_client != DEFAULT_CLIENT_ID:
+            words += ["--client-id", self.sign_in_client]
         return self._command(words)
 
     def rejected_fix(self) -> str:
-        return f"check the password of {self.username} and store it with '{self.restore_command()}'"
+        command = self.set_secret_command()
+        return f"check the password of {self.username} and store it with '{command}'"
 
     def mint(self) -> "MintedToken":
         from up42keys import accounts
@@ -626,7 +761,12 @@ class EnvironmentCredentials:
 
 
 def project_profile(
-    name: str, project_id: str, api_url: str | None = None, *, protected: bool = False
+    name: str,
+    project_id: str,
+    api_url: str | None = None,
+    *,
+    protected: bool = False,
+    has_secret: bool = True,
 ) -> ProjectProfile:
     """A validated project profile; nothing is stored yet. ``api_url`` defaults to UP42's."""
     return ProjectProfile(
@@ -635,6 +775,7 @@ def project_profile(
         # An empty URL given is a bad URL, not a request for the default.
         normalize_url(DEFAULT_API_URL if api_url is None else api_url),
         protected=protected,
+        has_secret=has_secret,
     )
 
 
@@ -645,7 +786,9 @@ def account_profile(
     region: str | None = None,
     auth_url: str | None = None,
     api_url: str | None = None,
+    client_id: str | None = None,
     protected: bool = False,
+    has_secret: bool = True,
 ) -> AccountProfile:
     """A validated account profile; ``auth_url`` and ``api_url`` default to the region's hosts."""
     check_name(name)
@@ -661,7 +804,9 @@ def account_profile(
         region,
         normalize_url(region_auth_url if auth_url is None else auth_url, "sign-in URL"),
         normalize_url(region_api_url if api_url is None else api_url),
+        client_id=DEFAULT_CLIENT_ID if client_id is None else check_client_id(client_id),
         protected=protected,
+        has_secret=has_secret,
     )
 
 
@@ -677,7 +822,9 @@ def from_table(name: str, table: object, where: str) -> Profile:
         )
     kind = table.get("kind", "project")
     api_url = table.get("api_url")
-    strings = {key: table.get(key) for key in ("project_id", "username", "region", "auth_url")}
+    strings = {
+        key: table.get(key) for key in ("project_id", "username", "region", "auth_url", "client_id")
+    }
     if kind not in KINDS or not isinstance(api_url, str):
         raise CorruptFileError(f"{where}: profile {name!r} lacks a kind or an api_url", "repair it")
     if any(value is not None and not isinstance(value, str) for value in strings.values()):
@@ -687,14 +834,26 @@ def from_table(name: str, table: object, where: str) -> Profile:
     for needed in ("project_id",) if kind == "project" else ("username", "auth_url"):
         if not strings[needed]:
             raise CorruptFileError(f"{where}: profile {name!r} lacks its {needed}", "repair it")
-    protected = table.get("protected", False)
-    if not isinstance(protected, bool):
+    client_id = strings["client_id"]
+    if client_id is not None and _client_id_problem(client_id):
         raise CorruptFileError(
-            f"{where}: 'protected' of {name!r} must be true or false", "repair it"
+            f"{where}: profile {name!r} has an invalid client_id {client_id!r}", "repair it"
         )
+    protected, has_secret = table.get("protected", False), table.get("has_secret", True)
+    for key, flag in (("protected", protected), ("has_secret", has_secret)):
+        if not isinstance(flag, bool):
+            raise CorruptFileError(
+                f"{where}: {key!r} of {name!r} must be true or false", "repair it"
+            )
     profile: Profile
     if kind == "project":
-        profile = ProjectProfile(name, str(strings["project_id"]), api_url, protected=protected)
+        profile = ProjectProfile(
+            name,
+            str(strings["project_id"]),
+            api_url,
+            protected=protected,
+            has_secret=has_secret,
+        )
     else:
         profile = AccountProfile(
             name,
@@ -703,7 +862,9 @@ def from_table(name: str, table: object, where: str) -> Profile:
             strings["region"],
             str(strings["auth_url"]),
             api_url,
+            client_id=strings["client_id"] or DEFAULT_CLIENT_ID,
             protected=protected,
+            has_secret=has_secret,
         )
     return profile
 
