@@ -29,14 +29,21 @@ def ensure_private_dir(path: str) -> None:
         os.chmod(path, DIR_MODE)
 
 
-def atomic_write(path: str, content: str) -> None:
-    """Replace ``path`` with ``content`` so that no reader ever sees a partial file."""
+def atomic_write(path: str, content: str, *, private: bool = True) -> None:
+    """Replace ``path`` with ``content`` so that no reader ever sees a partial file.
+
+    ``private=False`` is for a file in the user's own directory (a directory's
+    ``.up42keys-profile``): the directory is left as it is, and the file gets the
+    mode the umask gives, like any file the user creates there.
+    """
     directory = os.path.dirname(path)
-    ensure_private_dir(directory)
+    if private:
+        ensure_private_dir(directory)
     temporary = os.path.join(
         directory, f".{os.path.basename(path)}.{os.getpid()}.{os.urandom(4).hex()}.tmp"
     )
-    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
+    mode = FILE_MODE if private else 0o666
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
     try:
         with os.fdopen(descriptor, "w", encoding="utf-8", newline="\n") as stream:
             stream.write(content)
