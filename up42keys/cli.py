@@ -416,7 +416,7 @@ def protect(name: str, off: bool) -> None:
 )
 @click.option("--json", "as_json", is_flag=True, help="Print profile, project, token and expiry.")
 def token(name: str | None, refresh: bool, min_ttl: str | None, as_json: bool) -> None:
-    """Print a valid token of NAME (default: this shell's or the active profile)."""
+    """Print a valid token of NAME (default: the profile 'current' prints)."""
     label, record = tokens.get_token_record(name, min_ttl=min_ttl_option(min_ttl), refresh=refresh)
     if as_json:
         import json
