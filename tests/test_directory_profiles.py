@@ -261,6 +261,10 @@ def test_pin_off_removes_this_directory_file_and_says_so(
     assert f"Removed {project / paths.PIN_FILE} (it chose profile 'dev')" in removed.stderr
     assert not (project / paths.PIN_FILE).exists()
     assert up42keys("current").stdout == "prod\n"
+    # An empty file names nothing (the active profile applies); removing it says so.
+    (project / paths.PIN_FILE).write_text("")
+    assert up42keys("current", "--explain").stdout == "prod (the active profile)\n"
+    assert "(it named no profile)" in up42keys("pin", "--off").stderr
 
 
 def test_pin_notes_a_variable_that_wins_over_it(up42keys, profiles, tmp_path, monkeypatch):

@@ -488,7 +488,8 @@ def pin(name: str | None, off: bool) -> None:
         if held is None:
             click.echo(f"No {paths.PIN_FILE} here ({path}); nothing was removed.", err=True)
         else:
-            click.echo(f"Removed {path} (it chose profile {held!r}).", err=True)
+            chose = f"it chose profile {held!r}" if held else "it named no profile"
+            click.echo(f"Removed {path} ({chose}).", err=True)
         still = state.find_pin()
         if still is not None:
             click.echo(f"{still[1]} still applies here (profile {still[0]!r}).", err=True)
