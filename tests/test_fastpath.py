@@ -208,6 +208,18 @@ def test_cached_token_and_current_import_nothing_heavy(profiles, tmp_path, args,
     assert "up42keys.errors" not in modules
 
 
+def test_a_directory_file_costs_the_fast_path_no_import(profiles, tmp_path, bare):
+    """The walk up to the directory file is os.stat calls: token and current stay fast."""
+    (tmp_path / paths.PIN_FILE).write_text("dev\n")
+    deep = tmp_path / "a" / "b"
+    deep.mkdir(parents=True)
+    for command in ("token", "current"):
+        modules = imported_modules(["-c", FAST_ENTRY, command], deep)
+        assert "up42keys.cli" not in modules, command
+        assert heavy(modules, HEAVY | {"re"}) == set(), command
+        assert not_allowed(modules, bare) == set(), command
+
+
 def test_environment_credentials_cached_token_imports_nothing_heavy(
     profiles, server, tmp_path, bare
 ):
