@@ -9,12 +9,13 @@ import pytest
 
 from tests.conftest import REPOSITORY, installed_command
 from tests.shellkit import add_prod_and_dev, listings, require, run_shell, shell_env
+from up42keys import cli
 
 COMPLETION_FILES = {"bash": "up42keys.bash", "zsh": "_up42keys", "fish": "up42keys.fish"}
 # Every command that takes a profile name, with the words typed before the name.
 PROFILE_COMMANDS = [
     "use", "token", "remove", "rename", "inspect", "env", "exec", "protect", "edit", "set-secret",
-    "export",
+    "export", "pin",
 ]  # fmt: skip
 
 
@@ -58,7 +59,10 @@ def test_bash_completion_lists_profiles_for_every_profile_command(profiles):
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     for command in PROFILE_COMMANDS:
+        # use's NAME may be '-' (the previous profile): offered first.
+        dash = [f"{command}:-"] if command == "use" else []
         assert [line for line in lines if line.startswith(command + ":")] == [
+            *dash,
             f"{command}:dev",
             f"{command}:prod",
         ]
@@ -89,7 +93,8 @@ def test_fish_completion_lists_profiles(profiles):
     )
     result = run_shell("fish", script)
     assert result.returncode == 0, result.stderr
-    assert listings(result.stdout) == [["dev", "prod"], ["dev"]]
+    # fish sorts the candidates itself.
+    assert listings(result.stdout) == [["dev", "prod", "-\tthe profile active before"], ["dev"]]
 
 
 @pytest.mark.shells
@@ -105,6 +110,7 @@ def test_zsh_completion_parses_and_lists_profiles(profiles):
         "compdef() { : }\n"
         f"source {path}\n"
         'compadd() { print -rl -- "${(@P)${@[-1]}}" }\n'
+        '_describe() { print -rl -- "${(@P)${@[3]}}" }\n'
         "words=(up42keys use ''); CURRENT=3\n"
         "_up42keys_completion\n"
         "echo '=='\n"
@@ -113,7 +119,7 @@ def test_zsh_completion_parses_and_lists_profiles(profiles):
     )
     result = run_shell("zsh", script)
     assert result.returncode == 0, result.stderr
-    assert listings(result.stdout) == [["dev", "prod"], ["prod"]]
+    assert listings(result.stdout) == [["-:the profile active before", "dev", "prod"], ["prod"]]
 
 
 def test_completion_reads_the_profile_file_only(profiles):
@@ -131,7 +137,7 @@ def test_completion_reads_the_profile_file_only(profiles):
         check=False,
     )
     assert result.returncode == 0, result.stderr
-    assert result.stdout.split() == ["plain,dev", "plain,prod"]
+    assert result.stdout.split() == ["plain,-", "plain,dev", "plain,prod"]
     imported = {line.split("|")[-1].strip() for line in result.stderr.splitlines()}
     assert "up42keys.cli" in imported
     heavy = {name for name in imported if name.split(".")[0] in ("keyring", "httpx", "jwt")}
@@ -146,6 +152,17 @@ COMPLETION_REQUESTS = [
     ("bash", "up42keys use p", "2"),
     ("bash", "up42keys use zz", "2"),
     ("bash", "up42keys use -", "2"),
+    ("bash", "up42keys use --shell ", "3"),
+    ("bash", "up42keys use --shell -", "3"),
+    ("bash", "up42keys use dev -", "3"),
+    ("bash", "up42keys pin ", "2"),
+    ("bash", "up42keys pin d", "2"),
+    ("bash", "up42keys pin --off ", "3"),
+    ("zsh", "up42keys use -", "2"),
+    ("zsh", "up42keys pin ", "2"),
+    ("fish", "up42keys use -", "-"),
+    ("fish", "up42keys use --shell ", ""),
+    ("fish", "up42keys pin p", "p"),
     ("bash", "up42keys rename prod ", "3"),
     ("bash", "up42keys token --min-ttl ", "3"),
     ("bash", "up42keys ", "1"),
@@ -188,7 +205,7 @@ def test_profile_names_complete_without_click(profiles, tmp_path):
         ),
         check=False,
     )
-    assert result.stdout.split() == ["plain,dev", "plain,prod"], result.stderr
+    assert result.stdout.split() == ["plain,-", "plain,dev", "plain,prod"], result.stderr
     imported = {line.split("|")[-1].strip() for line in result.stderr.splitlines()}
     assert "up42keys.complete" in imported
     assert "click" not in imported
@@ -199,5 +216,54 @@ def test_completion_after_a_hand_edit_lists_the_file_as_it_is_now(profiles, isol
     profile_file = isolated_home / ".config" / "up42keys" / "profiles.toml"
     text = profile_file.read_text()
     profile_file.write_text(text.replace("[profiles.dev]", "[profiles.staging]"))
-    listed = complete([installed_command()], "bash", "up42keys use ", "2")
+    listed = complete([installed_command()], "bash", "up42keys remove ", "2")
     assert listed.split() == ["plain,prod", "plain,staging"]
+
+
+@pytest.mark.shells
+def test_use_dash_completes_in_bash_fish_and_zsh(profiles):
+    """'-' for use's NAME, also where Click would complete options only: the previous
+    profile, or with --shell this shell's choice undone; never after a NAME."""
+    bash = f"source {REPOSITORY}/completions/up42keys.bash\n" + "".join(
+        f"COMP_WORDS=({words}); COMP_CWORD={cword}; COMPREPLY=()\n"
+        "_up42keys_completion up42keys\n"
+        'printf "%s\\n" "${COMPREPLY[@]}"; echo ==\n'
+        for words, cword in [
+            ("up42keys use -", 2),
+            ("up42keys use --shell -", 3),
+            ("up42keys use --shell ''", 3),
+            ("up42keys use dev -", 3),
+        ]
+    )
+    result = run_shell("bash", bash)
+    assert result.returncode == 0, result.stderr
+    dash_use, dash_shell, empty_shell, after_name = listings(result.stdout)[:4]
+    assert dash_use[0] == "-"
+    assert "--shell" in dash_use
+    assert dash_shell[0] == "-"
+    assert empty_shell == ["-", "dev", "prod"]
+    assert "-" not in after_name
+    fish = (
+        f"source {REPOSITORY}/completions/up42keys.fish\n"
+        "complete -C 'up42keys use -'\n"
+        "echo '=='\n"
+        "complete -C 'up42keys use --shell -'\n"
+    )
+    result = run_shell("fish", fish)
+    assert result.returncode == 0, result.stderr
+    use, use_shell = listings(result.stdout)
+    assert "-\tthe profile active before" in use
+    assert "--shell\t" + cli.use.params[1].help in use
+    assert "-\tthis shell follows the active profile again" in use_shell
+    path = REPOSITORY / "completions" / "_up42keys"
+    zsh = (
+        "compdef() { : }\n"
+        f"source {path}\n"
+        'compadd() { print -rl -- "${(@P)${@[-1]}}" }\n'
+        '_describe() { print -rl -- "${(@P)${@[3]}}" }\n'
+        "words=(up42keys use -); CURRENT=3\n"
+        "_up42keys_completion\n"
+    )
+    result = run_shell("zsh", zsh)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[0] == "-:the profile active before"

@@ -1,12 +1,22 @@
-"""Per-directory profiles: the nearest .up42keys-profile chooses, in the prompt as in commands."""
+"""Per-directory profiles: the nearest .up42keys-profile chooses, in the prompt as in commands.
+
+The commands run as the installed program in the directory (``monkeypatch.chdir``); the
+order they follow is NAME, UP42KEYS_PROFILE, the environment credentials, the file, the
+active profile.
+"""
 
 from __future__ import annotations
 
+import json
 import re
+import stat
+import uuid
 from pathlib import Path
 
 import pytest
 
+from tests.conftest import API_KEY
+from tests.helpers import add_profile, claims, run_python
 from tests.shellkit import add_prod_and_dev, require, run_shell
 from up42keys import paths
 
@@ -82,3 +92,230 @@ def test_prompt_with_a_pin_file_forks_nothing(profiles, project_tree, tmp_path, 
     assert len(opened) == 2, opened
     process_calls = re.compile(r"\b(fork|vfork|clone|clone3|execve)\(")
     assert [line for line in lines[opened[0] : opened[1]] if process_calls.search(line)] == []
+
+
+# -- commands: pin, the order, current --explain/--json, list ----------------------------------
+
+
+def token_subject(result) -> str:
+    assert result.returncode == 0, result.stderr
+    return claims(result.stdout)["sub"]
+
+
+def test_pin_writes_one_line_and_every_command_below_follows_it(
+    up42keys, profiles, project_tree, monkeypatch
+):
+    project = project_tree / "project"
+    (project / paths.PIN_FILE).unlink()
+    mode_before = stat.S_IMODE(project.stat().st_mode)
+    monkeypatch.chdir(project)
+    pinned = up42keys("pin", "dev")
+    assert pinned.returncode == 0, pinned.stderr
+    assert (project / paths.PIN_FILE).read_text() == "dev\n"
+    assert str(project / paths.PIN_FILE) in pinned.stderr
+    # The user's directory keeps its mode: the file is theirs, not our private state.
+    assert stat.S_IMODE(project.stat().st_mode) == mode_before
+    monkeypatch.chdir(project / "src" / "deep")
+    assert up42keys("current").stdout == "dev\n"
+    assert token_subject(up42keys("token")) == profiles["dev"]
+    exported = up42keys("env")
+    assert f"export UP42_PROJECT_ID='{profiles['dev']}'" in exported.stdout
+    ran = up42keys("exec", "--", "sh", "-c", 'echo "$UP42KEYS_PROFILE $UP42_PROJECT_ID"')
+    assert ran.stdout == f"dev {profiles['dev']}\n", ran.stderr
+    assert "profile: dev" in up42keys("inspect").stdout
+    # The argument still wins, and the global active profile is untouched.
+    assert token_subject(up42keys("token", "prod")) == profiles["prod"]
+    monkeypatch.chdir(project_tree / "elsewhere")
+    assert up42keys("current").stdout == "prod\n"
+
+
+def test_the_order_and_current_explain_and_json(up42keys, profiles, project_tree, monkeypatch):
+    deep = project_tree / "project" / "src" / "deep"
+    pin_path = str(project_tree / "project" / paths.PIN_FILE)
+    monkeypatch.chdir(deep)
+
+    def explained(**env: str) -> tuple[str, dict[str, str | None]]:
+        text = up42keys("current", "--explain", env=env)
+        as_json = up42keys("current", "--json", env=env)
+        assert (text.returncode, as_json.returncode) == (0, 0), text.stderr + as_json.stderr
+        return text.stdout, json.loads(as_json.stdout)
+
+    assert explained() == (
+        f"dev (from {pin_path})\n",
+        {"profile": "dev", "source": "directory", "path": pin_path},
+    )
+    assert explained(UP42KEYS_PROFILE="prod") == (
+        "prod (UP42KEYS_PROFILE)\n",
+        {"profile": "prod", "source": "UP42KEYS_PROFILE", "path": None},
+    )
+    credentials = {"UP42_PROJECT_ID": profiles["prod"], "UP42_PROJECT_API_KEY": API_KEY}
+    assert explained(**credentials) == (
+        "(environment) (UP42_PROJECT_ID and UP42_PROJECT_API_KEY)\n",
+        {"profile": "(environment)", "source": "environment", "path": None},
+    )
+    monkeypatch.chdir(project_tree / "elsewhere")
+    assert explained() == (
+        "prod (the active profile)\n",
+        {"profile": "prod", "source": "active", "path": None},
+    )
+
+
+def test_the_nearest_file_wins(up42keys, profiles, project_tree, monkeypatch):
+    (project_tree / "project" / "src" / paths.PIN_FILE).write_text("prod\n")
+    monkeypatch.chdir(project_tree / "project" / "src" / "deep")
+    assert up42keys("current").stdout == "prod\n"
+    monkeypatch.chdir(project_tree / "project")
+    assert up42keys("current").stdout == "dev\n"
+
+
+def test_a_ci_job_in_a_pinned_repository_keeps_its_environment_credentials(
+    up42keys, server, profiles, project_tree, monkeypatch
+):
+    ci_project = str(uuid.uuid4())
+    server.add_project(ci_project, API_KEY)
+    monkeypatch.chdir(project_tree / "project")
+    env = {
+        "UP42_PROJECT_ID": ci_project,
+        "UP42_PROJECT_API_KEY": API_KEY,
+        "UP42_API_URL": server.url,
+    }
+    assert token_subject(up42keys("token", env=env)) == ci_project
+    assert up42keys("current", env=env).stdout == "(environment)\n"
+
+
+@pytest.mark.parametrize("command", [["current"], ["current", "--explain"], ["token"], ["env"]])
+def test_a_file_naming_a_missing_profile_is_exit_3_naming_the_file(
+    up42keys, profiles, project_tree, monkeypatch, command
+):
+    pin_file = project_tree / "project" / paths.PIN_FILE
+    pin_file.write_text("deb\n")
+    monkeypatch.chdir(project_tree / "project" / "src")
+    result = up42keys(*command)
+    assert result.returncode == 3, result.stderr
+    assert result.stdout == ""
+    assert result.stderr.count("\n") == 1
+    assert f"{pin_file} names profile 'deb'" in result.stderr
+    assert "did you mean 'dev'?" in result.stderr
+
+
+def test_the_fix_for_a_missing_profile_in_a_file_works_as_printed(
+    up42keys, profiles, project_tree, monkeypatch
+):
+    (project_tree / "project" / paths.PIN_FILE).write_text("ghost\n")
+    monkeypatch.chdir(project_tree / "project" / "src")
+    error = up42keys("current").stderr
+    fix = error.split("drop the file: ", 1)[1].strip()
+    assert run_shell("sh", fix).returncode == 0
+    assert not (project_tree / "project" / paths.PIN_FILE).exists()
+    assert up42keys("current").stdout == "prod\n"
+
+
+def test_profile_variable_naming_a_missing_profile_is_exit_3(up42keys, profiles):
+    """It used to print the name with exit 0, as if commands could use it."""
+    result = up42keys("current", env={"UP42KEYS_PROFILE": "prdo"})
+    assert result.returncode == 3, result.stdout
+    assert result.stdout == ""
+    assert "UP42KEYS_PROFILE names profile 'prdo'" in result.stderr
+    assert "did you mean 'prod'?" in result.stderr
+
+
+def test_profile_variable_naming_a_missing_profile_is_exit_3_in_process(
+    run, server, project_id, monkeypatch
+):
+    add_profile(run, server, "prod", project_id, check=True)
+    monkeypatch.setenv("UP42KEYS_PROFILE", "ghost")
+    result = run("current")
+    assert (result.exit_code, result.stdout) == (3, "")
+    assert "ghost" in result.stderr
+
+
+def test_pin_refuses_a_missing_profile_and_writes_nothing(
+    up42keys, profiles, tmp_path, monkeypatch
+):
+    monkeypatch.chdir(tmp_path)
+    result = up42keys("pin", "prdo")
+    assert result.returncode == 3
+    assert "did you mean 'prod'?" in result.stderr
+    assert not (tmp_path / paths.PIN_FILE).exists()
+    bad = up42keys("pin", "../x")
+    assert bad.returncode == 2
+    assert not (tmp_path / paths.PIN_FILE).exists()
+    assert up42keys("pin").returncode == 2
+    assert up42keys("pin", "dev", "--off").returncode == 2
+
+
+def test_pin_off_removes_this_directory_file_and_says_so(
+    up42keys, profiles, project_tree, monkeypatch
+):
+    project = project_tree / "project"
+    monkeypatch.chdir(project / "src")
+    missing = up42keys("pin", "--off")
+    assert missing.returncode == 0
+    assert "nothing was removed" in missing.stderr
+    # The file above still applies, and is left alone; the message says so.
+    assert f"{project / paths.PIN_FILE} still applies here (profile 'dev')" in missing.stderr
+    assert (project / paths.PIN_FILE).exists()
+    monkeypatch.chdir(project)
+    removed = up42keys("pin", "--off")
+    assert removed.returncode == 0
+    assert f"Removed {project / paths.PIN_FILE} (it chose profile 'dev')" in removed.stderr
+    assert not (project / paths.PIN_FILE).exists()
+    assert up42keys("current").stdout == "prod\n"
+    # An empty file names nothing (the active profile applies); removing it says so.
+    (project / paths.PIN_FILE).write_text("")
+    assert up42keys("current", "--explain").stdout == "prod (the active profile)\n"
+    assert "(it named no profile)" in up42keys("pin", "--off").stderr
+
+
+def test_pin_notes_a_variable_that_wins_over_it(up42keys, profiles, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = up42keys("pin", "dev", env={"UP42KEYS_PROFILE": "prod"})
+    assert result.returncode == 0
+    assert "UP42KEYS_PROFILE=prod wins over the directory's profile" in result.stderr
+
+
+def test_list_marks_the_profile_used_here(up42keys, profiles, project_tree, monkeypatch):
+    monkeypatch.chdir(project_tree / "project")
+    listed = up42keys("list")
+    assert listed.returncode == 0, listed.stderr
+    marks = {line.split()[1]: line[0] for line in listed.stdout.splitlines()[1:]}
+    assert marks == {"dev": ">", "prod": "*"}
+    assert f"dev: used here (from {project_tree / 'project' / paths.PIN_FILE})" in listed.stderr
+    rows = {row["name"]: row for row in json.loads(up42keys("list", "--json").stdout)}
+    assert (rows["dev"]["used_here"], rows["dev"]["active"]) == (True, False)
+    assert (rows["prod"]["used_here"], rows["prod"]["active"]) == (False, True)
+    # Where the active profile is the one used, '*' says it all: no '>' and no note.
+    monkeypatch.chdir(project_tree / "elsewhere")
+    plain = up42keys("list")
+    assert ">" not in plain.stdout
+    assert plain.stderr == ""
+    shell_choice = up42keys("list", env={"UP42KEYS_PROFILE": "dev"})
+    assert "dev: used here (UP42KEYS_PROFILE)" in shell_choice.stderr
+
+
+def test_python_api_follows_the_directory_file(server, profiles, project_tree, monkeypatch):
+    monkeypatch.chdir(project_tree / "project" / "src")
+    script = (
+        "import httpx, up42keys\n"
+        "print(up42keys.get_token())\n"
+        f"print(httpx.get({server.api_url!r}, auth=up42keys.Up42Auth()).status_code)\n"
+    )
+    result = run_python(script)
+    assert result.returncode == 0, result.stderr
+    token, status = result.stdout.split()
+    assert claims(token)["sub"] == profiles["dev"]
+    assert status == "200"
+    bearer = server.api_requests[-1].headers["Authorization"].split()[1]
+    assert claims(bearer)["sub"] == profiles["dev"]
+
+
+@pytest.mark.shells
+@pytest.mark.parametrize("shell_name", ALL_SHELLS)
+def test_prompt_shows_a_protected_profile_a_directory_chose(
+    up42keys, profiles, project_tree, shell_name
+):
+    """A cloned repository can pin production; the prompt says so, and no command asks."""
+    assert up42keys("protect", "dev").returncode == 0
+    script = load(shell_name) + f"cd {project_tree / 'project'}\n__up42keys_ps1\n"
+    result = run_shell(shell_name, script)
+    assert result.stdout == "up42:dev![protected]", result.stderr

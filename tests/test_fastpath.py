@@ -208,6 +208,18 @@ def test_cached_token_and_current_import_nothing_heavy(profiles, tmp_path, args,
     assert "up42keys.errors" not in modules
 
 
+def test_a_directory_file_costs_the_fast_path_no_import(profiles, tmp_path, bare):
+    """The walk up to the directory file is os.stat calls: token and current stay fast."""
+    (tmp_path / paths.PIN_FILE).write_text("dev\n")
+    deep = tmp_path / "a" / "b"
+    deep.mkdir(parents=True)
+    for command in ("token", "current"):
+        modules = imported_modules(["-c", FAST_ENTRY, command], deep)
+        assert "up42keys.cli" not in modules, command
+        assert heavy(modules, HEAVY | {"re"}) == set(), command
+        assert not_allowed(modules, bare) == set(), command
+
+
 def test_environment_credentials_cached_token_imports_nothing_heavy(
     profiles, server, tmp_path, bare
 ):
@@ -259,7 +271,7 @@ class Case:
     """A state of the files and the environment, and the commands to run in it."""
 
     name: str
-    prepare: Callable[[dict[str, str]], None]
+    prepare: Callable[[dict[str, str], Path], None]
     env: dict[str, str] = field(default_factory=dict)
     commands: list[list[str]] = field(default_factory=lambda: [["token"], ["current"]])
 
@@ -270,40 +282,40 @@ def prod_record() -> cache.TokenRecord:
     return record
 
 
-def nothing(_env: dict[str, str]) -> None:
+def nothing(_env: dict[str, str], _workdir: Path) -> None:
     return
 
 
-def expire(_env: dict[str, str]) -> None:
+def expire(_env: dict[str, str], _workdir: Path) -> None:
     record = prod_record()
     cache.write("prod", cache.TokenRecord(record.token, int(time.time()) - 10, record.cache_key))
 
 
-def drop_record(_env: dict[str, str]) -> None:
+def drop_record(_env: dict[str, str], _workdir: Path) -> None:
     cache.remove("prod")
 
 
-def corrupt_record(_env: dict[str, str]) -> None:
+def corrupt_record(_env: dict[str, str], _workdir: Path) -> None:
     Path(paths.token_record("prod")).write_text("not a record\n")
 
 
-def truncate_record(_env: dict[str, str]) -> None:
+def truncate_record(_env: dict[str, str], _workdir: Path) -> None:
     text = Path(paths.token_record("prod")).read_text()
     Path(paths.token_record("prod")).write_text(text[: len(text) // 2])
 
 
-def foreign_record(_env: dict[str, str]) -> None:
+def foreign_record(_env: dict[str, str], _workdir: Path) -> None:
     """prod's record holds dev's token, minted for another project."""
     dev = cache.read("dev")
     assert dev is not None
     cache.write("prod", dev)
 
 
-def no_active(_env: dict[str, str]) -> None:
+def no_active(_env: dict[str, str], _workdir: Path) -> None:
     os.unlink(paths.active_file())
 
 
-def mint_for_environment(env: dict[str, str]) -> None:
+def mint_for_environment(env: dict[str, str], _workdir: Path) -> None:
     minted = subprocess.run(
         [installed_command(), "token"],
         env=dict(os.environ, **env),
@@ -312,6 +324,33 @@ def mint_for_environment(env: dict[str, str]) -> None:
     )
     assert minted.returncode == 0, minted.stderr
 
+
+def pin(name: str, below: bool = False) -> Callable[[dict[str, str], Path], None]:
+    """A directory file naming ``name`` in the working directory, or (``below``) in its parent."""
+
+    def prepare(_env: dict[str, str], workdir: Path) -> None:
+        (workdir.parent if below else workdir).joinpath(paths.PIN_FILE).write_text(name + "\n")
+
+    return prepare
+
+
+def pin_nested(_env: dict[str, str], workdir: Path) -> None:
+    """prod above, dev here: the nearest wins."""
+    pin("prod", below=True)(_env, workdir)
+    pin("dev")(_env, workdir)
+
+
+def expired_and_pinned(env: dict[str, str], workdir: Path) -> None:
+    expire(env, workdir)
+    pin("prod")(env, workdir)
+
+
+def pinned_without_active(env: dict[str, str], workdir: Path) -> None:
+    no_active(env, workdir)
+    pin("dev")(env, workdir)
+
+
+EXPLAIN = [["token"], ["current"], ["current", "--explain"], ["current", "--json"]]
 
 CASES = [
     Case("valid cache", nothing, commands=[["token"], ["token", "prod"], ["current"]]),
@@ -332,6 +371,16 @@ CASES = [
     Case("min-ttl env above", nothing, {"UP42KEYS_MIN_TTL": "400"}),
     Case("min-ttl env below", nothing, {"UP42KEYS_MIN_TTL": "10"}),
     Case("min-ttl env invalid", nothing, {"UP42KEYS_MIN_TTL": "soon"}),
+    Case("directory file", pin("dev"), commands=[*EXPLAIN, ["token", "prod"]]),
+    Case("directory file above", pin("dev", below=True), commands=EXPLAIN),
+    Case("directory files nested", pin_nested, commands=EXPLAIN),
+    Case("directory file, expired", expired_and_pinned),
+    Case("directory file missing profile", pin("ghost"), commands=EXPLAIN),
+    Case("directory file invalid name", pin("../x"), commands=EXPLAIN),
+    Case("directory file empty", pin(""), commands=EXPLAIN),
+    Case("directory file and UP42KEYS_PROFILE", pin("dev"), {"UP42KEYS_PROFILE": "prod"}, EXPLAIN),
+    Case("directory file and env credentials", pin("dev"), ENV_CREDENTIALS, EXPLAIN),
+    Case("directory file, no active", pinned_without_active),
     Case(
         "options and extra arguments",
         nothing,
@@ -369,12 +418,12 @@ def normalized(text: str, known: set[str]) -> str:
 def test_fast_and_full_path_agree(case, profiles, server, isolated_home, tmp_path):
     replacements = {PROD_ID: profiles["prod"], SERVER_URL: server.url}
     env = {key: replacements.get(value, value) for key, value in case.env.items()}
-    case.prepare(env)
+    workdir = tmp_path / "work"
+    workdir.mkdir()
+    case.prepare(env, workdir)
     saved = tmp_path / "saved-home"
     shutil.copytree(isolated_home, saved)
     known = cached_tokens()
-    workdir = tmp_path / "work"
-    workdir.mkdir()
 
     def run(argv: list[str]) -> tuple[int, str, str]:
         """Run from the saved state, so that each path starts from the same files."""

@@ -150,6 +150,8 @@ NO_SECRET_COMMANDS = [
     ["list"],
     ["list", "--json"],
     ["current"],
+    ["current", "--explain"],
+    ["current", "--json"],
     ["--help"],
     ["token", "--help"],
     ["add", "--help"],
@@ -188,7 +190,7 @@ def test_the_installed_command_never_loads_the_keyring_where_no_secret_is_needed
         assert not imports_keyring(result.stderr), args
     completion = up42keys(env={**env, **COMPLETION})
     assert completion.returncode == 0
-    assert completion.stdout.split() == ["plain,dev", "plain,prod"]
+    assert completion.stdout.split() == ["plain,-", "plain,dev", "plain,prod"]
     assert not imports_keyring(completion.stderr)
     # The control: a command that needs the key loads keyring, and fails with this backend.
     needs_key = up42keys("token", "dev", env=env)
@@ -222,7 +224,7 @@ def test_in_process_commands_without_a_secret_never_touch_the_keyring(
     assert run("token").exit_code == 0  # from the cache
     completion = runner.invoke(cli.cli, [], prog_name="up42keys", env=COMPLETION)
     assert completion.exit_code == 0
-    assert completion.output.split() == ["plain,prod"]
+    assert completion.output.split() == ["plain,-", "plain,prod"]
     assert touched == []
     assert run("token", "--refresh").exit_code == 6  # the control: a mint needs the keyring
     assert touched != []

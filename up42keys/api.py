@@ -15,8 +15,9 @@ def get_token(profile: str | None = None, *, min_ttl: float | None = None) -> st
     """A token with more than ``min_ttl`` seconds to live, as ``up42keys token [PROFILE]`` prints.
 
     ``profile=None`` means what the command line would use: ``UP42KEYS_PROFILE``,
-    else ``UP42_PROJECT_ID`` + ``UP42_PROJECT_API_KEY``, else the active
-    profile. ``min_ttl=None`` means ``UP42KEYS_MIN_TTL``, else 60 seconds.
+    else ``UP42_PROJECT_ID`` + ``UP42_PROJECT_API_KEY``, else the nearest
+    ``.up42keys-profile`` above the working directory, else the active profile.
+    ``min_ttl=None`` means ``UP42KEYS_MIN_TTL``, else 60 seconds.
     """
     _, record = tokens.get_token_record(profile, min_ttl=settings.min_ttl(min_ttl))
     return record.token

@@ -62,7 +62,8 @@ class Up42Auth(httpx.Auth):
     """Adds ``Authorization: Bearer <token>`` for a profile, renewing the token as needed.
 
     ``profile=None`` is resolved once, here, by the command line's rules
-    (``UP42KEYS_PROFILE``, the environment credentials, the active profile):
+    (``UP42KEYS_PROFILE``, the environment credentials, the directory's
+    ``.up42keys-profile``, the active profile):
     a running client keeps its project even when another shell switches the
     active profile. ``min_ttl=None`` means ``UP42KEYS_MIN_TTL``, else 60
     seconds. ``also`` lists further URLs whose origins get the token (only

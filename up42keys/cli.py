@@ -25,7 +25,7 @@ from up42keys import (
     keychain,
     manager,
     output,
-    selection,
+    paths,
     settings,
     shell,
     state,
@@ -67,6 +67,30 @@ def complete_profiles(
 
 def profile_argument(required: bool = True, name: str = "name") -> Callable[[F], F]:
     return click.argument(name, required=required, shell_complete=complete_profiles)
+
+
+def dash_item(ctx: click.Context) -> CompletionItem:
+    """``use``'s NAME ``-``: the previous profile; with ``--shell``, undoing this shell's choice."""
+    meaning = complete.SHELL_DASH_HELP if ctx.params.get("this_shell") else complete.DASH_HELP
+    return CompletionItem(complete.DASH, help=meaning)
+
+
+def complete_use_name(
+    ctx: click.Context, param: click.Parameter, incomplete: str
+) -> list[CompletionItem]:
+    """Profile names, after a ``-`` where nothing is typed yet (the fast path answers the same)."""
+    names = complete_profiles(ctx, param, incomplete)
+    return [dash_item(ctx), *names] if not incomplete else names
+
+
+class UseCommand(click.Command):
+    """``use``, whose NAME may be ``-``: Click completes a word ``-`` as an option, so add it."""
+
+    def shell_complete(self, ctx: click.Context, incomplete: str) -> list[CompletionItem]:
+        items = super().shell_complete(ctx, incomplete)
+        if incomplete == complete.DASH and ctx.params.get("name") is None:
+            return [dash_item(ctx), *items]
+        return items
 
 
 def min_ttl_option(value: str | None) -> float:
@@ -429,7 +453,7 @@ def list_profiles(as_json: bool) -> None:
     now = time.time()
     table = [
         (
-            "*" if row.active else " ",
+            "*" if row.active else ">" if row.used_here else " ",
             row.profile.name,
             row.profile.kind,
             row.profile.identity,
@@ -444,6 +468,9 @@ def list_profiles(as_json: bool) -> None:
         click.echo(
             "  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)).rstrip()
         )
+    here = manager.used_here()
+    if any(row.used_here and not row.active for row in rows) and here is not None:
+        click.echo(f"> {here.name}: used here ({reason(here)}), not the active profile", err=True)
 
 
 def row_json(row: manager.Row) -> dict[str, Any]:
@@ -457,14 +484,15 @@ def row_json(row: manager.Row) -> dict[str, Any]:
         "api_url": profile.api_url,
         "client_id": profile.client_id,
         "active": row.active,
+        "used_here": row.used_here,
         "protected": profile.protected,
         "has_secret": profile.has_secret,
         "token_expires_at": row.token_expires_at,
     }
 
 
-@cli.command()
-@profile_argument(required=False)
+@cli.command(cls=UseCommand)
+@click.argument("name", required=False, shell_complete=complete_use_name)
 @click.option(
     "--shell",
     "this_shell",
@@ -473,12 +501,13 @@ def row_json(row: manager.Row) -> dict[str, Any]:
 )
 @click.option("--yes", "-y", is_flag=True, help="Do not ask before using a protected profile.")
 def use(name: str | None, this_shell: bool, yes: bool) -> None:
-    """Make NAME the active profile, with a fresh token for it.
+    """Make NAME the active profile, with a fresh token for it; NAME '-' is the previous one.
 
-    Without NAME, on a terminal, offers the profiles to choose from (with
-    fzf where it is installed). A protected profile is used only after a
-    confirmation on a terminal (--yes skips it); without a terminal the
-    command proceeds, since a script named the profile explicitly.
+    Two 'use -' in a row toggle. Without NAME, on a terminal, offers the
+    profiles to choose from (with fzf where it is installed). A protected
+    profile is used only after a confirmation on a terminal (--yes skips it);
+    without a terminal the command proceeds, since a script named the
+    profile explicitly.
     """
     if this_shell and not os.environ.get(shell.SHELL_FUNCTION_ENV):
         raise UsageError(
@@ -488,6 +517,8 @@ def use(name: str | None, this_shell: bool, yes: bool) -> None:
         )
     if name is None:
         name = pick_profile()
+    elif name == complete.DASH and not this_shell:
+        name = manager.previous()
     profile = store.get(name)
     if profile.protected and not yes:
         confirm_protected(name)
@@ -592,7 +623,7 @@ def protect(name: str, off: bool) -> None:
 )
 @click.option("--json", "as_json", is_flag=True, help="Print profile, project, token and expiry.")
 def token(name: str | None, refresh: bool, min_ttl: str | None, as_json: bool) -> None:
-    """Print a valid token of NAME (default: this shell's or the active profile)."""
+    """Print a valid token of NAME (default: the profile 'current' prints)."""
     label, record = tokens.get_token_record(name, min_ttl=min_ttl_option(min_ttl), refresh=refresh)
     if as_json:
         import json
@@ -612,12 +643,72 @@ def token(name: str | None, refresh: bool, min_ttl: str | None, as_json: bool) -
 
 
 @cli.command()
-def current() -> None:
-    """Print the profile commands use: UP42KEYS_PROFILE, (environment), or the active one."""
-    label = selection.current_label()
-    if label is None:
-        raise tokens.no_active_profile()
-    click.echo(label)
+@click.option("--explain", is_flag=True, help="Say why: which variable, file or state chose it.")
+@click.option("--json", "as_json", is_flag=True, help="Print profile, source and path as JSON.")
+def current(explain: bool, as_json: bool) -> None:
+    """Print the profile commands use here.
+
+    The first of: UP42KEYS_PROFILE, the environment credentials ('(environment)'),
+    the nearest .up42keys-profile in this directory or above, the active profile.
+    """
+    target = tokens.current_target()
+    if as_json:
+        import json
+
+        click.echo(
+            json.dumps({"profile": target.label, "source": target.source, "path": target.path})
+        )
+    elif explain:
+        click.echo(f"{target.label} ({reason(target)})")
+    else:
+        click.echo(target.label)
+
+
+ENVIRONMENT_REASON = f"{targets.PROJECT_ID_ENV} and {targets.PROJECT_KEY_ENV}"
+
+
+def reason(target: targets.ProfileName | targets.EnvironmentCredentials) -> str:
+    """Why commands here use ``target``, as ``current --explain`` and ``list`` say it."""
+    if target.source == targets.FROM_DIRECTORY:
+        return f"from {target.path}"
+    return {
+        targets.FROM_SHELL: targets.PROFILE_ENV,
+        targets.FROM_ENVIRONMENT: ENVIRONMENT_REASON,
+        targets.FROM_ACTIVE: "the active profile",
+    }[target.source]
+
+
+@cli.command()
+@profile_argument(required=False)
+@click.option("--off", is_flag=True, help="Remove this directory's file instead.")
+def pin(name: str | None, off: bool) -> None:
+    """Make this directory and those below it use profile NAME (a .up42keys-profile file).
+
+    The file holds the name alone; commands run here use NAME unless a NAME
+    argument, UP42KEYS_PROFILE or the environment credentials say otherwise.
+    'use' is not involved, so a protected NAME is not asked about (the prompt shows it).
+    """
+    if off:
+        if name is not None:
+            raise UsageError("'pin --off' takes no NAME", "run 'up42keys pin --off'")
+        path, held = manager.unpin()
+        if held is None:
+            click.echo(f"No {paths.PIN_FILE} here ({path}); nothing was removed.", err=True)
+        else:
+            chose = f"it chose profile {held!r}" if held else "it named no profile"
+            click.echo(f"Removed {path} ({chose}).", err=True)
+        still = state.find_pin()
+        if still is not None:
+            click.echo(f"{still[1]} still applies here (profile {still[0]!r}).", err=True)
+        return
+    if name is None:
+        raise UsageError("give the profile to pin", "run 'up42keys pin NAME' (see 'up42keys list')")
+    path = manager.pin(name)
+    click.echo(f"Pinned profile {name!r} to this directory ({path}).", err=True)
+    here = manager.used_here()
+    if here is None or here.source != targets.FROM_DIRECTORY:
+        winner = ENVIRONMENT_REASON if here is None else f"{targets.PROFILE_ENV}={here.name}"
+        click.echo(f"Note: {winner} wins over the directory's profile in this shell.", err=True)
 
 
 @cli.command()

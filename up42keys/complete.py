@@ -32,8 +32,13 @@ PROFILE_COMMANDS = frozenset(
         "edit",
         "set-secret",
         "export",
+        "pin",
     )
 )
+# ``use -``: offered first, with its meaning, where nothing is typed yet (as cli.complete_use_name).
+DASH = "-"
+DASH_HELP = "the profile active before"
+SHELL_DASH_HELP = "this shell follows the active profile again"
 # Characters that Click's shlex-based splitting treats specially; left to Click.
 _QUOTING = frozenset("'\"\\")
 
@@ -50,10 +55,15 @@ def answer(environ: "Mapping[str, str]") -> "str | None":
     names = state.indexed_names()
     if names is None:
         return None
-    matches = [name for name in sorted(names) if name.startswith(incomplete)]
+    items = [(name, "") for name in sorted(names) if name.startswith(incomplete)]
+    if args[0] == "use" and not incomplete:
+        items.insert(0, (DASH, DASH_HELP))
     if shell == "zsh":
-        return "\n".join(f"plain\n{name}\n_" for name in matches)
-    return "\n".join(f"plain,{name}" for name in matches)
+        return "\n".join(f"plain\n{value}\n{help or '_'}" for value, help in items)
+    if shell == "fish":
+        lines = (f"plain,{value}\t{help}" if help else f"plain,{value}" for value, help in items)
+        return "\n".join(lines)
+    return "\n".join(f"plain,{value}" for value, help in items)
 
 
 def _words(shell: str, environ: "Mapping[str, str]") -> "tuple[list[str], str] | None":

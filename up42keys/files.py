@@ -71,14 +71,17 @@ def _refuse_foreign_parent(parent: str) -> None:
         refuse_foreign(parent, status)
 
 
-def atomic_write(path: str, content: str) -> None:
+def atomic_write(path: str, content: str, *, private: bool = True) -> None:
     """Replace ``path`` with ``content`` so that no reader ever sees a partial file.
 
     Ctrl-C, SIGTERM and SIGHUP wait until the file is in place (or its
     temporary removed): they end the process only after that.
+    ``private=False`` is for a file in the user's own directory (a directory's
+    ``.up42keys-profile``): the directory is left as it is, and the file gets the
+    mode the umask gives, like any file the user creates there.
     """
     with _signals_held():
-        _atomic_write(path, content)
+        _atomic_write(path, content, private=private)
 
 
 class _signals_held:
@@ -99,15 +102,18 @@ class _signals_held:
             signal.pthread_sigmask(signal.SIG_SETMASK, self._previous)
 
 
-def _atomic_write(path: str, content: str) -> None:
+def _atomic_write(path: str, content: str, *, private: bool) -> None:
     directory = os.path.dirname(path)
-    ensure_private_dir(directory)
+    if private:
+        ensure_private_dir(directory)
     temporary = os.path.join(
         directory, f".{os.path.basename(path)}.{os.getpid()}.{os.urandom(4).hex()}.tmp"
     )
     try:
         # Inside the try: an interrupt just after the open still removes the file.
-        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
+        descriptor = os.open(
+            temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE if private else 0o666
+        )
         with os.fdopen(descriptor, "w", encoding="utf-8", newline="\n") as stream:
             stream.write(content)
             stream.flush()

@@ -1,4 +1,5 @@
-"""Profile operations: add, edit, set-secret, import, remove, rename, use, protect, ``list``'s rows.
+"""Profile operations: add, edit, set-secret, import, remove, rename, use, protect, pin, and
+``list``'s rows.
 
 Each change is whole or not at all: it runs under the profile's token lock
 and the store's lock (in the order up42keys.state documents), writes the
@@ -10,10 +11,11 @@ records, current-token file) in line.
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, NamedTuple
 
-from up42keys import cache, keychain, locks, state, store, tokens
+from up42keys import cache, keychain, locks, paths, selection, state, store, targets, tokens
 from up42keys.errors import ProfileNotFoundError, Up42KeysError, UsageError
 from up42keys.targets import Profile, check_name
 
@@ -201,6 +203,8 @@ def remove(name: str) -> None:
         if state.read_active() == name:
             state.write_active(None)
             state.remove_current_token()
+        if state.read_previous() == name:
+            state.write_previous(None)
 
 
 def rename(old: str, new: str) -> None:
@@ -225,6 +229,8 @@ def rename(old: str, new: str) -> None:
             cache.move(old_record, new_record)
         if state.read_active() == old:
             state.write_active(new)
+        if state.read_previous() == old:
+            state.write_previous(new)
         if secret is not None:
             keychain.delete_secret(old)
 
@@ -240,9 +246,53 @@ def use(name: str, *, min_ttl: float, globally: bool = True) -> cache.TokenRecor
         with store.locked():
             if name not in store.load():
                 raise ProfileNotFoundError(f"profile {name!r} was removed meanwhile")
-            state.write_active(name)
+            state.switch_active(name)
             state.write_current_token(record.token)
     return record
+
+
+def previous() -> str:
+    """The profile that was active before the last switch, for ``use -``."""
+    name = state.read_previous()
+    if name is None:
+        raise ProfileNotFoundError(
+            "no previous profile to switch back to",
+            "switch with 'up42keys use NAME' (see 'up42keys list'); 'use -' then switches back",
+        )
+    return name
+
+
+def pin(name: str) -> str:
+    """Make this directory (and those below) use profile ``name``; the file's path.
+
+    Only an existing profile is pinned: the file names one of the user's own profiles.
+    """
+    store.get(name)
+    return state.write_pin(_here(), name)
+
+
+def unpin() -> tuple[str, str | None]:
+    """Remove this directory's file: its path and the name it held (None: there was none)."""
+    here = _here()
+    return os.path.join(here, paths.PIN_FILE), state.remove_pin(here)
+
+
+def _here() -> str:
+    # os.getcwd raises for a directory that is gone; the error boundary reports it.
+    return state.working_directory() or os.getcwd()
+
+
+def used_here() -> targets.ProfileName | None:
+    """The profile commands here use (``UP42KEYS_PROFILE``, a directory's file, the active one).
+
+    None when none is, or the environment credentials are used; a malformed
+    ``UP42_PROJECT_ID`` is for the commands that use it to report.
+    """
+    try:
+        target = selection.resolve(None)
+    except UsageError:
+        return None
+    return target if isinstance(target, targets.ProfileName) else None
 
 
 def set_protected(name: str, protected: bool) -> Profile:
@@ -261,15 +311,20 @@ class Row(NamedTuple):
     profile: Profile
     active: bool
     token_expires_at: int | None
+    # The profile that commands here (this shell, this directory) use.
+    used_here: bool = False
 
 
 def rows() -> list[Row]:
     profiles = store.load()
     active = state.read_active()
+    here = used_here()
     result = []
     for name in sorted(profiles):
         profile = profiles[name]
         record = cache.read(profile.record_name)
         expires_at = record.expires_at if record and record.cache_key == profile.cache_key else None
-        result.append(Row(profile, name == active, expires_at))
+        result.append(
+            Row(profile, name == active, expires_at, here is not None and here.name == name)
+        )
     return result

@@ -17,6 +17,8 @@ CACHE_DIR_ENV = "UP42KEYS_CACHE_DIR"
 PROFILES_FILE = "profiles.toml"
 KEY_INDEX_FILE = "profiles.keys"
 ACTIVE_FILE = "active"
+# The profile that was active before the last switch, for 'up42keys use -'.
+PREVIOUS_FILE = "previous"
 PROTECTED_DIR = "protected"
 TOKENS_DIR = "tokens"
 LOCKS_DIR = "locks"
@@ -100,6 +102,10 @@ def legacy_key_index_file() -> str:
 
 def active_file() -> str:
     return os.path.join(config_dir(), ACTIVE_FILE)
+
+
+def previous_file() -> str:
+    return os.path.join(config_dir(), PREVIOUS_FILE)
 
 
 def protected_marker(name: str) -> str:

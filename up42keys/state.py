@@ -3,6 +3,8 @@
 What lives here, and where (README, Files):
 
 - ``active`` (config dir): the globally active profile's name, one line;
+- ``previous`` (config dir): the profile that was active before the last
+  switch, one line, for ``use -``; written with ``active``, by the same switch;
 - ``protected/NAME`` (config dir): an empty marker per protected profile;
 - ``current-token`` (cache dir): the active profile's token, for ``$(cat …)``;
 - ``profiles.keys`` (cache dir): the key index, each profile's cache key for
@@ -14,6 +16,15 @@ What lives here, and where (README, Files):
 They are plain files so that the fast path and the shell prompt read them
 without parsing anything. Stdlib only, on the fast path.
 
+And one file that is not ours but the user's: ``.up42keys-profile`` (one
+line, a profile name) in any directory, which ``pin`` writes and which
+chooses the profile for that directory and every one below it (the nearest
+wins). ``find_pin`` walks up from this directory with ``os.stat`` calls
+alone, as the prompt walks up ``$PWD`` with ``[[ -f ]]``; it walks the
+directory as the shell names it (``$PWD``, symlinks kept) so that the two
+always find the same file. The file holds a name, never a secret or a URL:
+it can only choose among the user's own profiles.
+
 Invariants (every command that completes keeps them; tests/test_concurrency.py
 and tests/test_bad_input_and_files.py hold the code to them. A SIGKILL between
 two writes can still break 2 to 4 today: a crash-safe order of writes is the
@@ -21,7 +32,8 @@ next step, and belongs to this module's writers):
 
 1. Every file is replaced atomically (``files.atomic_write``): a reader,
    which takes no lock, sees the old file or the new one.
-2. ``active`` names a listed profile, or is absent.
+2. ``active`` names a listed profile, or is absent; so does ``previous``
+   (``rename`` carries it along, ``remove`` clears it).
 3. ``current-token`` holds a token of the active profile, or is absent;
    it is written only under the store lock, after checking which profile is
    active.
@@ -39,10 +51,10 @@ Lock order, always: the profiles' token locks (``locks.profile_lock``), in
 sorted order of their names; then the store lock (``store.locked``); a
 keyring lock, where one is taken, innermost. Readers take no lock.
 
-Room to grow: the previous active profile (``use -``) is a sibling of
-``active`` and belongs here, written with it under the store lock; so does
-the per-directory lookup, a reader like ``read_active``. A crash-safe order
-of writes across these files is a property of this module's writers.
+A crash-safe order of writes across these files is a property of this
+module's writers: ``switch_active`` writes ``previous`` before ``active``, so
+that a crash between the two leaves at worst a ``previous`` equal to
+``active`` (``use -`` then switches to the profile already active).
 """
 
 import os
@@ -54,17 +66,105 @@ from up42keys import files, paths, targets
 
 def read_active() -> str | None:
     """The globally active profile's name, or None."""
-    text = files.read_text(paths.active_file())
-    name = text.strip() if text else ""
-    return name if name and targets.name_problem(name) is None else None
+    return _read_name(paths.active_file())
 
 
 def write_active(name: str | None) -> None:
     """Record ``name`` as the active profile (None: no profile is active). Under the store lock."""
+    _write_name(paths.active_file(), name)
+
+
+def read_previous() -> str | None:
+    """The profile that was active before the last switch (``use -``), or None."""
+    return _read_name(paths.previous_file())
+
+
+def write_previous(name: str | None) -> None:
+    """Record ``name`` as the previous profile (None: forget it). Under the store lock."""
+    _write_name(paths.previous_file(), name)
+
+
+def switch_active(name: str) -> None:
+    """Make ``name`` active, remembering the profile it replaces (``use -``). Under the store lock.
+
+    Switching to the profile already active changes nothing, so that two ``use -``
+    in a row toggle between the same two profiles.
+    """
+    active = read_active()
+    if active is not None and active != name:
+        write_previous(active)
+    write_active(name)
+
+
+def _read_name(path: str) -> str | None:
+    text = files.read_text(path)
+    name = text.strip() if text else ""
+    return name if name and targets.name_problem(name) is None else None
+
+
+def _write_name(path: str, name: str | None) -> None:
     if name is None:
-        files.remove_file(paths.active_file())
+        files.remove_file(path)
     else:
-        files.atomic_write(paths.active_file(), name + "\n")
+        files.atomic_write(path, name + "\n")
+
+
+# -- the directory's profile (.up42keys-profile) ------------------------------------------
+
+
+def working_directory() -> str | None:
+    """This directory as the shell names it (``$PWD``, symlinks kept), else its real path.
+
+    The prompt walks up ``$PWD``; walking the same path finds the same file. None
+    when this directory is gone.
+    """
+    logical = os.environ.get("PWD", "")
+    try:
+        if os.path.isabs(logical) and os.path.samestat(os.stat(logical), os.stat(".")):
+            return logical
+        return os.getcwd()
+    except OSError:
+        return None
+
+
+def find_pin() -> tuple[str, str] | None:
+    """The nearest ``.up42keys-profile`` here or above: the name it holds and its path.
+
+    None when there is none. The nearest file decides even when it names no
+    profile (empty or unreadable): then no directory chooses, as in the prompt.
+    """
+    directory = working_directory()
+    while directory is not None:
+        path = os.path.join(directory, paths.PIN_FILE)
+        if os.path.isfile(path):
+            text = files.read_text(path)
+            name = text.partition("\n")[0].strip() if text else ""
+            return (name, path) if name else None
+        parent = os.path.dirname(directory)
+        directory = parent if parent != directory else None
+    return None
+
+
+def write_pin(directory: str, name: str) -> str:
+    """Write ``directory``'s ``.up42keys-profile`` naming ``name``; its path.
+
+    The directory is the user's, so it keeps its mode and the file gets the umask's.
+    """
+    path = os.path.join(directory, paths.PIN_FILE)
+    files.atomic_write(path, name + "\n", private=False)
+    return path
+
+
+def remove_pin(directory: str) -> str | None:
+    """Remove ``directory``'s ``.up42keys-profile``; the name it held ("" if none), or None
+    when there was no such file.
+    """
+    path = os.path.join(directory, paths.PIN_FILE)
+    if not os.path.isfile(path):
+        return None
+    text = files.read_text(path)
+    files.remove_file(path)
+    return text.partition("\n")[0].strip() if text else ""
 
 
 # -- the current-token file ------------------------------------------------------------------

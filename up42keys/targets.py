@@ -59,6 +59,13 @@ PROJECT_KEY_ENV = "UP42_PROJECT_API_KEY"
 API_URL_ENV = "UP42_API_URL"
 ENVIRONMENT_LABEL = "(environment)"
 
+# Where the target of a command came from, in the order they win (``current --json``'s source).
+FROM_ARGUMENT = "argument"
+FROM_SHELL = PROFILE_ENV
+FROM_ENVIRONMENT = "environment"
+FROM_DIRECTORY = "directory"
+FROM_ACTIVE = "active"
+
 # The one set of defaults: UP42's production API, and each account region's hosts.
 DEFAULT_API_URL = "https://api.up42.com"
 DEFAULT_REGION = "eu"
@@ -645,16 +652,21 @@ class AccountProfile(Profile):
 
 
 class ProfileName:
-    """A profile chosen by name (argument, ``UP42KEYS_PROFILE``, ``active``), not yet read.
+    """A profile chosen by name (argument, ``UP42KEYS_PROFILE``, a directory's file, ``active``),
+    not yet read.
 
     What ``selection.resolve`` gives for a profile, so that the fast path can look its
     cached token up without parsing profiles.toml; ``load`` reads the profile itself.
+    ``source`` says which step of the order chose it (``FROM_…``), ``path`` the directory
+    file that did (else None): a name that does not exist is reported as that source's fault.
     """
 
-    __slots__ = ("name",)
+    __slots__ = ("name", "path", "source")
 
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, source: str = FROM_ARGUMENT, path: str | None = None) -> None:
         self.name = name
+        self.source = source
+        self.path = path
 
     @property
     def label(self) -> str:
@@ -673,10 +685,40 @@ class ProfileName:
         return state.indexed_cache_key(self.name)
 
     def load(self) -> Profile:
-        """The profile, from the store (or the error: no such profile, bad name)."""
+        """The profile, from the store (or the error: no such profile, bad name).
+
+        The error names what chose the missing profile where that is not the argument:
+        ``UP42KEYS_PROFILE`` or the directory's file, with the fix for each.
+        """
         from up42keys import store
 
-        return store.get(self.name)
+        if self.source not in (FROM_SHELL, FROM_DIRECTORY):
+            return store.get(self.name)
+        if self.source == FROM_SHELL:
+            check_name(self.name)
+        profiles = store.load()
+        profile = profiles.get(self.name)
+        if profile is not None:
+            return profile
+        from up42keys.errors import ProfileNotFoundError
+
+        close = store.suggestion(self.name, profiles)
+        if self.source == FROM_SHELL:
+            raise ProfileNotFoundError(
+                f"{PROFILE_ENV} names profile {self.name!r}, which does not exist",
+                f"{close}; or run 'unset {PROFILE_ENV}'",
+            )
+        from up42keys import shell
+
+        directory = shell.posix_quote(os.path.dirname(self.path or ""))
+        raise ProfileNotFoundError(
+            f"{self.path} names profile {self.name!r}, which does not exist",
+            f"{close}; or drop the file: cd {directory} && up42keys pin --off",
+        )
+
+    def confirm(self) -> None:
+        """Raise unless the profile exists: ``current`` reports only a profile commands can use."""
+        self.load()
 
 
 class EnvironmentCredentials:
@@ -689,6 +731,8 @@ class EnvironmentCredentials:
     __slots__ = ("api_url", "project_id")
     name = None
     label = ENVIRONMENT_LABEL
+    source = FROM_ENVIRONMENT
+    path = None
     foreign_variables: tuple[str, ...] = ()
 
     def __init__(self, project_id: str, api_url: str) -> None:
@@ -719,6 +763,9 @@ class EnvironmentCredentials:
 
     def load(self) -> "EnvironmentCredentials":
         return self.checked()
+
+    def confirm(self) -> None:
+        """Nothing to check: ``current`` mints nothing, so the URL is checked by a mint."""
 
     def checked(self) -> "EnvironmentCredentials":
         """These credentials, once their API URL has proved to be an http(s) URL."""

@@ -39,9 +39,8 @@ SHORT_TOKEN_PAUSE = 1.0
 class TokenFileKeeper:
     """Keeps a file holding a valid token of ``profile`` from ``start`` to ``stop``.
 
-    ``profile`` is resolved by the command line's rules (NAME, else
-    ``UP42KEYS_PROFILE``, the environment credentials, the active profile) once,
-    at ``start``. ``min_ttl=None`` means ``UP42KEYS_MIN_TTL``, else 60 s.
+    ``profile`` is resolved by the command line's rules (``selection.resolve``)
+    once, at ``start``. ``min_ttl=None`` means ``UP42KEYS_MIN_TTL``, else 60 s.
     ``on_error`` receives one line for each failed renewal (and for tokens
     that live too short to be renewed on time); the caller decides where it
     goes. It is called from the keeper's thread.

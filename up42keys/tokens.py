@@ -50,6 +50,15 @@ def resolve_target(argument: str | None) -> Target:
     return target.load()
 
 
+def current_target() -> targets.ProfileName | targets.EnvironmentCredentials:
+    """What ``current`` reports: the target commands use here, a profile only once it exists."""
+    target = selection.resolve(None)
+    if target is None:
+        raise no_active_profile()
+    target.confirm()
+    return target
+
+
 def project_id_of(record: cache.TokenRecord) -> str | None:
     """The project a record's token serves, from its cache key (account tokens name none)."""
     return targets.project_id_of(record.cache_key)

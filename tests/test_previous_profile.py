@@ -1,0 +1,136 @@
+"""``use -``: back to the profile that was active before, globally; ``rename`` and ``remove``
+keep the record right, and the shell functions pass ``use -`` through to the command."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.shellkit import add_prod_and_dev, run_shell
+from tests.terminal import ENTER, Terminal
+from up42keys import paths
+
+ALL_SHELLS = ["bash", "zsh", "fish"]
+
+
+@pytest.fixture
+def profiles(server, project_id):
+    """prod (active) and dev, added by the installed command; ``use`` has not run yet."""
+    return add_prod_and_dev(server, project_id)
+
+
+def current(up42keys) -> str:
+    result = up42keys("current")
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip()
+
+
+def test_use_dash_without_a_previous_profile_is_exit_3_with_a_fix(up42keys, profiles):
+    result = up42keys("use", "-")
+    assert result.returncode == 3
+    assert result.stderr.count("\n") == 1
+    assert result.stderr.startswith("up42keys: error: no previous profile to switch back to; ")
+    assert "up42keys use NAME" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert current(up42keys) == "prod"
+
+
+def test_two_use_dash_in_a_row_toggle(up42keys, profiles):
+    assert up42keys("use", "dev").returncode == 0
+    assert Path(paths.previous_file()).read_text() == "prod\n"
+    back = up42keys("use", "-")
+    assert back.returncode == 0, back.stderr
+    assert back.stderr == "Switched to profile 'prod'.\n"
+    assert current(up42keys) == "prod"
+    assert Path(paths.previous_file()).read_text() == "dev\n"
+    assert up42keys("use", "-").returncode == 0
+    assert current(up42keys) == "dev"
+    # use -, like use NAME, leaves a fresh token in current-token.
+    assert Path(paths.current_token_file()).read_text().strip() == up42keys("token").stdout.strip()
+
+
+def test_using_the_active_profile_again_keeps_the_previous_one(up42keys, profiles):
+    assert up42keys("use", "dev").returncode == 0
+    assert up42keys("use", "dev").returncode == 0
+    assert up42keys("use", "-").returncode == 0
+    assert current(up42keys) == "prod"
+
+
+def test_rename_carries_the_previous_profile_along(up42keys, profiles):
+    assert up42keys("use", "dev").returncode == 0
+    assert up42keys("rename", "prod", "production").returncode == 0
+    assert up42keys("use", "-").returncode == 0
+    assert current(up42keys) == "production"
+    # And the other way round: the active one renamed is what 'use -' comes back to.
+    assert up42keys("rename", "production", "live").returncode == 0
+    assert up42keys("use", "-").returncode == 0
+    assert current(up42keys) == "dev"
+    assert up42keys("use", "-").returncode == 0
+    assert current(up42keys) == "live"
+
+
+def test_remove_clears_the_previous_profile(up42keys, profiles):
+    assert up42keys("use", "dev").returncode == 0
+    assert up42keys("remove", "prod").returncode == 0
+    assert not Path(paths.previous_file()).exists()
+    result = up42keys("use", "-")
+    assert result.returncode == 3
+    assert "no previous profile" in result.stderr
+    assert current(up42keys) == "dev"
+
+
+def test_use_dash_asks_before_a_protected_previous_profile(up42keys, profiles):
+    assert up42keys("protect", "prod").returncode == 0
+    assert up42keys("use", "dev").returncode == 0
+    terminal = Terminal(["use", "-"])
+    terminal.expect("Profile 'prod' is protected. Use it?")
+    terminal.type("n" + ENTER)
+    code, _ = terminal.finish()
+    assert code == 1, terminal.shown
+    assert current(up42keys) == "dev"
+
+
+def test_use_shell_dash_without_the_shell_function_says_how_to_load_it(up42keys, profiles):
+    result = up42keys("use", "--shell", "-")
+    assert result.returncode == 2
+    assert "shell-init" in result.stderr
+
+
+def load(shell_name: str) -> str:
+    if shell_name == "fish":
+        return "up42keys shell-init fish | source\n"
+    return f'eval "$(up42keys shell-init {shell_name})"\n'
+
+
+@pytest.mark.shells
+@pytest.mark.parametrize("shell_name", ALL_SHELLS)
+def test_shell_functions_pass_use_dash_through_and_keep_use_shell_dash(
+    up42keys, profiles, shell_name
+):
+    """Through the function: 'use -' switches globally, 'use --shell -' drops the shell's choice."""
+    assert up42keys("use", "dev").returncode == 0
+    show_global = (
+        "echo global=(up42keys current)"
+        if shell_name == "fish"
+        else 'echo "global=$(up42keys current)"'
+    )
+    script = load(shell_name) + "\n".join(
+        [
+            "up42keys use -",
+            show_global,
+            "up42keys use --shell dev",
+            'echo "shell=$UP42KEYS_PROFILE"',
+            "up42keys use --shell -",
+            'echo "dropped=$UP42KEYS_PROFILE"',
+            "up42keys use -",
+            show_global,
+            "",
+        ]
+    )
+    result = run_shell(shell_name, script)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == ["global=prod", "shell=dev", "dropped=", "global=dev"]
+    assert "Switched to profile 'prod'." in result.stderr
+    assert "This shell follows the active profile again." in result.stderr
+    assert current(up42keys) == "dev"
