@@ -3,13 +3,16 @@
 Every file up42keys writes is 0600 in a 0700 directory, and is written to a
 temporary file in the same directory that is then renamed over the old one:
 a reader (which takes no lock) sees the old file or the new one, never a
-torn one, and a crash leaves at worst a stray temporary file.
+torn one, and a crash leaves at worst a stray temporary file, which the next
+change removes (``stray_temporaries``).
 """
 
 import os
 
 DIR_MODE = 0o700
 FILE_MODE = 0o600
+# A temporary file is ``.NAME.PID.RANDOM.tmp``: the PID tells whether its writer still runs.
+TEMPORARY = ".tmp"
 
 
 def ensure_private_dir(path: str) -> None:
@@ -34,7 +37,7 @@ def atomic_write(path: str, content: str) -> None:
     directory = os.path.dirname(path)
     ensure_private_dir(directory)
     temporary = os.path.join(
-        directory, f".{os.path.basename(path)}.{os.getpid()}.{os.urandom(4).hex()}.tmp"
+        directory, f".{os.path.basename(path)}.{os.getpid()}.{os.urandom(4).hex()}{TEMPORARY}"
     )
     descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
     try:
@@ -63,3 +66,34 @@ def read_text(path: str) -> str | None:
             return stream.read()
     except (OSError, UnicodeDecodeError):
         return None
+
+
+def is_temporary(name: str) -> bool:
+    return name.startswith(".") and name.endswith(TEMPORARY)
+
+
+def stray_temporaries(directory: str) -> list[str]:
+    """The temporary files in ``directory`` whose writing process no longer runs."""
+    try:
+        names = os.listdir(directory)
+    except OSError:
+        return []
+    found = []
+    for name in sorted(names):
+        pid = name[: -len(TEMPORARY)].split(".")[-2:-1] if is_temporary(name) else []
+        if pid and pid[0].isdigit() and not process_runs(int(pid[0])):
+            found.append(os.path.join(directory, name))
+    return found
+
+
+def process_runs(pid: int) -> bool:
+    """True while process ``pid`` exists on this machine (another user's included)."""
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # it exists, and is someone else's
+        return True
+    return True

@@ -1,19 +1,17 @@
 """Profile operations: add, remove, rename, use, protect, and the rows ``list`` shows.
 
-Each change is whole or not at all: it runs under the profile's token lock
-and the store's lock (in the order up42keys.state documents), writes the
-keyring before the profile file and undoes the keyring write if the file
-cannot be written, and keeps the plain-text state (active pointer, token
-records, current-token file) in line.
+Each change is whole or not at all, even when the process is killed: it says
+what the state is to be (a ``transition.Change``) inside ``transition.changing``
+(the locks, in the order up42keys.state documents) and ``transition.apply``
+writes it in the crash-safe order; an error before the profile file is written
+puts the keyring back.
 """
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator
 from typing import NamedTuple
 
-from up42keys import cache, keychain, locks, state, store, tokens
+from up42keys import cache, keychain, state, store, tokens, transition
 from up42keys.errors import ProfileNotFoundError, UsageError
 from up42keys.targets import Profile, check_name
 
@@ -34,16 +32,6 @@ def check_can_add(name: str, force: bool) -> None:
     keychain.require()
 
 
-@contextlib.contextmanager
-def _changing(*names: str) -> Iterator[dict[str, Profile]]:
-    """Hold the token locks of ``names`` (in sorted order), then the store's lock."""
-    with contextlib.ExitStack() as stack:
-        for name in sorted(set(names)):
-            stack.enter_context(locks.profile_lock(name))
-        stack.enter_context(store.locked())
-        yield store.load()
-
-
 # Records as NamedTuples, not frozen dataclasses: 0.1 ms to create rather than 0.7,
 # paid by every start of the full path, ``list`` among them.
 class Added(NamedTuple):
@@ -56,79 +44,58 @@ def add(profile: Profile, secret: str, *, verify: bool, force: bool) -> Added:
     """Store a profile and its secret; with ``verify``, only once UP42 has accepted them."""
     check_can_add(profile.name, force)
     minted = profile.mint_with(secret) if verify else None
-    with _changing(profile.name) as profiles:
+    with transition.changing(profile.name) as profiles:
         existing = profiles.get(profile.name)
         refuse_existing(profile.name, force, profiles)
         if existing is not None and existing.protected:
             profile = profile.replace(protected=True)
-        previous_secret = keychain.find_secret(profile.name) if existing is not None else None
-        keychain.set_secret(profile.name, secret)
-        profiles[profile.name] = profile
-        try:
-            store.save(profiles)
-        except BaseException:
-            if previous_secret is None:
-                keychain.delete_secret(profile.name)
-            else:
-                keychain.set_secret(profile.name, previous_secret)
-            raise
         active = state.read_active()
         if active is None or active not in profiles:
-            state.write_active(profile.name)
             active = profile.name
-        # The old profile's tokens (an account's refresh token too) never outlive it.
-        forget_tokens(profile, *([existing] if existing is not None else []))
+        change = transition.Change(
+            {**profiles, profile.name: profile},
+            active,
+            secrets={profile.name: secret},
+            # The old profile's tokens (an account's refresh token too) never outlive it.
+            forget=existing.record_names if existing is not None else (),
+        )
+        transition.apply(profiles, change)
         record = tokens.store_minted(profile, minted) if minted is not None else None
-        if record is None and active == profile.name:
-            state.remove_current_token()
     return Added(profile, active == profile.name, record)
-
-
-def forget_tokens(*changed: Profile) -> None:
-    """Drop every cached token of these profiles: a changed profile never gets an old token."""
-    for profile in changed:
-        for record_name in profile.record_names:
-            cache.remove(record_name)
 
 
 def remove(name: str) -> None:
     """Remove a profile, its keyring entry and its cached tokens."""
     check_name(name)
-    with _changing(name) as profiles:
+    with transition.changing(name) as profiles:
         profile = store.pick(profiles, name)
-        keychain.delete_secret(name)
-        del profiles[name]
-        store.save(profiles)
-        forget_tokens(profile)
-        if state.read_active() == name:
-            state.write_active(None)
-            state.remove_current_token()
+        active = state.read_active()
+        rest = {other: kept for other, kept in profiles.items() if other != name}
+        change = transition.Change(
+            rest, None if active == name else active, forget=profile.record_names
+        )
+        transition.apply(profiles, change)
 
 
 def rename(old: str, new: str) -> None:
     """Rename a profile; its keyring entry, cached tokens and the active pointer follow."""
     check_name(old)
     check_name(new)
-    with _changing(old, new) as profiles:
+    with transition.changing(old, new) as profiles:
         profile = store.pick(profiles, old)
         if new in profiles:
             raise UsageError(f"profile {new!r} exists", "remove it first or pick another name")
         secret = keychain.find_secret(old)
-        if secret is not None:
-            keychain.set_secret(new, secret)
-        renamed = profiles[new] = profiles.pop(old).renamed(new)
-        try:
-            store.save(profiles)
-        except BaseException:
-            if secret is not None:
-                keychain.delete_secret(new)
-            raise
-        for old_record, new_record in zip(profile.record_names, renamed.record_names, strict=True):
-            cache.move(old_record, new_record)
-        if state.read_active() == old:
-            state.write_active(new)
-        if secret is not None:
-            keychain.delete_secret(old)
+        renamed = profile.renamed(new)
+        rest = {name: kept for name, kept in profiles.items() if name != old}
+        active = state.read_active()
+        change = transition.Change(
+            {**rest, new: renamed},
+            new if active == old else active,
+            secrets={new: secret} if secret is not None else None,
+            moves=tuple(zip(profile.record_names, renamed.record_names, strict=True)),
+        )
+        transition.apply(profiles, change)
 
 
 def use(name: str, *, min_ttl: float, globally: bool = True) -> cache.TokenRecord:
@@ -137,24 +104,25 @@ def use(name: str, *, min_ttl: float, globally: bool = True) -> cache.TokenRecor
     Atomic: when no token can be had, the error leaves the active profile and
     the current-token file exactly as they were.
     """
+    transition.finish_pending()
     record = tokens.get_record(store.get(name), min_ttl=min_ttl)
     if globally:
-        with store.locked():
-            if name not in store.load():
+        with transition.changing(name) as profiles:
+            if name not in profiles:
                 raise ProfileNotFoundError(f"profile {name!r} was removed meanwhile")
-            state.write_active(name)
-            state.write_current_token(record.token)
+            transition.apply(profiles, transition.Change(profiles, name))
     return record
 
 
 def set_protected(name: str, protected: bool) -> Profile:
     """Mark a profile as production (or not): the prompt shows it and ``use`` asks first."""
     check_name(name)
-    with store.locked():
-        profiles = store.load()
-        profiles[name] = store.pick(profiles, name).replace(protected=protected)
-        store.save(profiles)
-        return profiles[name]
+    with transition.changing(name) as profiles:
+        changed = store.pick(profiles, name).replace(protected=protected)
+        transition.apply(
+            profiles, transition.Change({**profiles, name: changed}, state.read_active())
+        )
+        return changed
 
 
 class Row(NamedTuple):

@@ -101,7 +101,9 @@ class TokenFileKeeper:
         record = tokens.get_record(target, min_ttl=self.renew_below)
         runtime = paths.runtime_dir()
         files.ensure_private_dir(runtime)
-        self._directory = tempfile.mkdtemp(prefix=f"exec-{os.getpid()}-", dir=runtime)
+        self._directory = tempfile.mkdtemp(
+            prefix=f"{paths.EXEC_DIR_PREFIX}{os.getpid()}-", dir=runtime
+        )
         try:
             self._write(record)
             self._thread = threading.Thread(

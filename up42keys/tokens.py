@@ -10,7 +10,7 @@ and what it is called, the target itself knows (``up42keys.targets``).
 
 from __future__ import annotations
 
-from up42keys import cache, client, locks, selection, state, store, targets
+from up42keys import cache, client, locks, selection, state, store, targets, transition
 from up42keys.errors import ProfileNotFoundError, Up42KeysError
 
 Target = targets.Target
@@ -44,6 +44,7 @@ def no_active_profile() -> ProfileNotFoundError:
 
 def resolve_target(argument: str | None) -> Target:
     """The profile or environment credentials a command acts on, or the error that says why none."""
+    transition.finish_pending()
     target = selection.resolve(argument)
     if target is None:
         raise no_active_profile()
