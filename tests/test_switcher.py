@@ -10,8 +10,7 @@ import uuid
 
 import pytest
 
-from tests.conftest import API_KEY
-from tests.conftest import REPOSITORY
+from tests.conftest import API_KEY, REPOSITORY
 from tests.shellkit import add_prod_and_dev, require, run_shell
 from tests.terminal import CTRL_C, ENTER, Terminal
 from up42keys import cli

@@ -45,6 +45,8 @@ import os
 # Not typing.TYPE_CHECKING: the fast path must not import typing (see up42keys/__init__.py).
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from up42keys.client import MintedToken
 
 PROFILE_ENV = "UP42KEYS_PROFILE"
@@ -328,9 +330,13 @@ class Profile:
 
         return keychain.get_secret(self.name, missing_fix=self.missing_secret_fix())
 
-    def mint(self) -> "MintedToken":
-        """A new token, with the stored secret (read only when it is needed)."""
-        return self.mint_with(self.secret())
+    def mint(self, secret: "Callable[[], str] | None" = None) -> "MintedToken":
+        """A new token, with the stored secret (read only when it is needed).
+
+        ``secret`` gives the secret instead of the keyring: exec's renewals, which must
+        never prompt in the background, hand over the one read before the command started.
+        """
+        return self.mint_with((secret or self.secret)())
 
     def mint_with(self, secret: str) -> "MintedToken":
         """A new token with ``secret`` (which ``add`` and doctor have in hand)."""
@@ -462,11 +468,11 @@ class AccountProfile(Profile):
     def rejected_fix(self) -> str:
         return f"check the password of {self.username} and store it with '{self.restore_command()}'"
 
-    def mint(self) -> "MintedToken":
+    def mint(self, secret: "Callable[[], str] | None" = None) -> "MintedToken":
         from up42keys import accounts
 
-        # The keyring is opened only when the password grant is needed.
-        return accounts.mint(self, self.secret)
+        # The password is read only when the password grant is needed.
+        return accounts.mint(self, secret or self.secret)
 
     def mint_with(self, secret: str) -> "MintedToken":
         from up42keys import accounts
@@ -575,8 +581,8 @@ class EnvironmentCredentials:
         """The API key, read from the environment when a mint needs it."""
         return os.environ.get(PROJECT_KEY_ENV, "")
 
-    def mint(self) -> "MintedToken":
-        return self.mint_with(self.secret())
+    def mint(self, secret: "Callable[[], str] | None" = None) -> "MintedToken":
+        return self.mint_with((secret or self.secret)())
 
     def mint_with(self, secret: str) -> "MintedToken":
         from up42keys import client

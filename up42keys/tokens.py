@@ -10,6 +10,8 @@ and what it is called, the target itself knows (``up42keys.targets``).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from up42keys import cache, client, locks, selection, state, store, targets, transition
 from up42keys.errors import ProfileNotFoundError, Up42KeysError
 
@@ -56,8 +58,17 @@ def project_id_of(record: cache.TokenRecord) -> str | None:
     return targets.project_id_of(record.cache_key)
 
 
-def get_record(target: Target, *, min_ttl: float, refresh: bool = False) -> cache.TokenRecord:
-    """A token with more than ``min_ttl`` seconds left for ``target``; ``refresh`` always mints."""
+def get_record(
+    target: Target,
+    *,
+    min_ttl: float,
+    refresh: bool = False,
+    secret: Callable[[], str] | None = None,
+) -> cache.TokenRecord:
+    """A token with more than ``min_ttl`` seconds left for ``target``; ``refresh`` always mints.
+
+    ``secret``, where given, is what a mint uses instead of the keyring (``Profile.mint``).
+    """
     name = target.record_name
     if not refresh:
         record = cache.fresh_record(name, min_ttl, target.cache_key)
@@ -69,7 +80,7 @@ def get_record(target: Target, *, min_ttl: float, refresh: bool = False) -> cach
             record = cache.fresh_record(name, min_ttl, target.cache_key)
             if record is not None:
                 return record
-        return store_minted(target, target.mint())
+        return store_minted(target, target.mint(secret))
 
 
 def store_minted(target: Target, minted: client.MintedToken) -> cache.TokenRecord:

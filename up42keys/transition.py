@@ -25,7 +25,6 @@ from up42keys import cache, files, keychain, locks, paths, state, store, targets
 from up42keys.errors import CorruptFileError
 from up42keys.targets import Profile
 
-STAGED_PREFIX = ".staged."
 PREPARED = "prepared"
 COMMITTED = "committed"
 
@@ -174,19 +173,20 @@ def apply(before: dict[str, Profile], change: Change) -> None:
     )
     journal = bool(plan.staged or plan.drop_keys or plan.moves or plan.forget)
     previous = {name: keychain.find_secret(name) for name in plan.staged if name in before}
-    saved = False
+    identity = state.profile_file_identity()
     try:
         if journal:
             if plan.staged:
                 files.atomic_write(paths.transition_file(), plan.document(PREPARED))
                 for name in plan.staged:
-                    keychain.set_secret(STAGED_PREFIX + name, secrets[name])
+                    keychain.set_secret(name, secrets[name], staged=True)
             files.atomic_write(paths.transition_file(), plan.document(COMMITTED))
-        saved = _complete(plan, secrets, before, active)
+        _up_to_the_save(plan, secrets, before, active)
     except BaseException:
-        if not saved:
+        if state.profile_file_identity() == identity:
             _undo(plan, previous, active)
         raise
+    _after_the_save(plan)
 
 
 def _undo(plan: _Plan, previous: dict[str, str | None], active: str | None) -> None:
@@ -198,7 +198,7 @@ def _undo(plan: _Plan, previous: dict[str, str | None], active: str | None) -> N
                 keychain.delete_secret(name)
             else:
                 keychain.set_secret(name, secret)
-            keychain.delete_secret(STAGED_PREFIX + name)
+            keychain.delete_secret(name, staged=True)
         state.write_active(active)
         files.remove_file(paths.transition_file())
         _restore_current_token(store.load())
@@ -207,46 +207,50 @@ def _undo(plan: _Plan, previous: dict[str, str | None], active: str | None) -> N
 def _finish(phase: str, plan: _Plan) -> None:
     """Carry a committed change through; undo one that was not (only staged keys were written)."""
     if phase == COMMITTED:
-        _complete(plan, {}, store.load(), state.read_active())
+        _up_to_the_save(plan, {}, store.load(), state.read_active())
+        _after_the_save(plan)
         return
     for name in plan.staged:
-        keychain.delete_secret(STAGED_PREFIX + name)
+        keychain.delete_secret(name, staged=True)
     files.remove_file(paths.transition_file())
 
 
-def _complete(
+def _up_to_the_save(
     plan: _Plan, secrets: dict[str, str], listed: dict[str, Profile], active: str | None
-) -> bool:
-    """The writes, in the order up42keys.state states; each may be done again. True once saved."""
+) -> None:
+    """The writes up to the profile file's, in the order up42keys.state states; each may be
+    done again (by the next change, after a crash)."""
     if plan.clear_current:
         state.remove_current_token()
     for name in plan.staged:
-        secret = secrets.get(name) or keychain.find_secret(STAGED_PREFIX + name)
+        secret = secrets.get(name) or keychain.find_secret(name, staged=True)
         if secret:  # else it was put in place already, and its staged copy deleted
             keychain.set_secret(name, secret)
     if active != plan.active and (plan.active is None or plan.active in listed):
         state.write_active(plan.active)  # away from a profile before it goes
-        active = plan.active
     elif active != plan.active and active in listed and active not in plan.profiles:
         # A rename of the active profile: both names are listed while active moves over.
         store.save({**listed, **plan.profiles})
         state.write_active(plan.active)
-        active = plan.active
-    if plan.profiles != listed:
+    if plan.profiles != listed or plan.staged:  # a new key: the file says when it counts
         store.save(plan.profiles)
-    if active != plan.active:
+
+
+def _after_the_save(plan: _Plan) -> None:
+    """The writes after the profile file's: active to a new profile, and what the old state
+    leaves over goes."""
+    if state.read_active() != plan.active:
         state.write_active(plan.active)  # to a profile once it is listed
     for name in plan.drop_keys:
         keychain.delete_secret(name)
     for name in plan.staged:
-        keychain.delete_secret(STAGED_PREFIX + name)
+        keychain.delete_secret(name, staged=True)
     for record_name in plan.forget:
         cache.remove(record_name)
     for source, target in plan.moves:
         cache.move(source, target)
     _restore_current_token(plan.profiles)
     files.remove_file(paths.transition_file())
-    return True
 
 
 def _restore_current_token(profiles: dict[str, Profile]) -> None:
