@@ -43,12 +43,13 @@ are Changes, and so is any new one):
 
 a. The journal (``transition``, config dir), where there are keys or token
    records to change: the profiles, the active name and what to move or drop,
-   never a secret. New keys are staged in the keyring as ``.staged.NAME``
-   first; then the journal says "committed". A change killed before that is
-   undone by the next one (it deletes the staged keys); after it, carried
-   through (it copies them in place).
+   never a secret. A key that replaces another is staged in the keyring as
+   ``.staged.NAME`` first; a key for a name no profile has is written in
+   place. Then the journal says "committed". A change killed before that is
+   undone by the next one (it deletes those keys); after it, carried through
+   (it copies the staged ones in place).
 b. ``current-token`` goes, when the change involves the active profile.
-c. New keys are put in place (before any profile file lists them).
+c. Staged keys are put in place (before the profile file lists them).
 d. ``active`` moves away from a profile before the profile file drops it.
    A rename of the active profile lists both names while ``active`` moves.
 e. ``profiles.toml`` (with the key index and the protected markers).

@@ -4,11 +4,12 @@ A change (``add``, ``remove``, ``rename``, ``use``, ``protect``, and whatever co
 what the state is to be, as a ``Change``, inside ``changing()``; ``apply`` writes it in the
 order that up42keys.state states, with the invariants it keeps. Where a change has more
 than one write that matters (keys, records), ``apply`` first writes a small record of it,
-the journal (``paths.transition_file``: no secret, only names and profile settings). New
-keys are first staged in the keyring under ``.staged.NAME`` (a leading '.' is never a
-profile's name); once all are staged the journal says "committed" and from then on the
-change is carried through, by this process or, if it dies, by the next one. Before that
-point the next one undoes it: it deletes the staged keys, and nothing else was written.
+the journal (``paths.transition_file``: no secret, only names and profile settings). A key
+that replaces another is first staged in the keyring under ``.staged.NAME`` (a leading '.'
+is never a profile's name); a key for a name that no profile has is written in place. Once
+all are written the journal says "committed" and from then on the change is carried
+through, by this process or, if it dies, by the next one. Before that point the next one
+undoes it: it deletes those keys, and nothing else was written.
 
 ``changing()`` is where every change starts: it finishes (or undoes) an interrupted change
 and sweeps what killed processes left (``sweep``), then hands over the profiles.
@@ -48,6 +49,7 @@ class _Plan(NamedTuple):
     profiles: dict[str, Profile]
     active: str | None
     staged: tuple[str, ...]
+    fresh: tuple[str, ...]
     drop_keys: tuple[str, ...]
     moves: tuple[tuple[str, str], ...]
     forget: tuple[str, ...]
@@ -56,7 +58,12 @@ class _Plan(NamedTuple):
     @property
     def names(self) -> set[str]:
         """The profiles whose token locks the change needs."""
-        touched = {*self.staged, *self.drop_keys, *(name for pair in self.moves for name in pair)}
+        touched = {
+            *self.staged,
+            *self.fresh,
+            *self.drop_keys,
+            *(name for pair in self.moves for name in pair),
+        }
         touched |= set(self.forget)
         return {name.split(targets.REFRESH_SUFFIX)[0] for name in touched}
 
@@ -69,6 +76,7 @@ class _Plan(NamedTuple):
                 "profiles": {name: profile.to_toml() for name, profile in self.profiles.items()},
                 "active": self.active,
                 "staged": list(self.staged),
+                "fresh": list(self.fresh),
                 "drop_keys": list(self.drop_keys),
                 "moves": [list(pair) for pair in self.moves],
                 "forget": list(self.forget),
@@ -93,6 +101,7 @@ def _read_journal() -> tuple[str, _Plan] | None:
             },
             document["active"],
             tuple(document["staged"]),
+            tuple(document["fresh"]),
             tuple(document["drop_keys"]),
             tuple((source, target) for source, target in document["moves"]),
             tuple(document["forget"]),
@@ -165,19 +174,24 @@ def apply(before: dict[str, Profile], change: Change) -> None:
     plan = _Plan(
         change.profiles,
         change.active,
-        tuple(sorted(secrets)),
+        tuple(sorted(name for name in secrets if name in before)),
+        tuple(sorted(name for name in secrets if name not in before)),
         tuple(sorted(set(before) - set(change.profiles))),
         change.moves,
         change.forget,
         active != change.active or active in touched,
     )
-    journal = bool(plan.staged or plan.drop_keys or plan.moves or plan.forget)
+    journal = bool(plan.staged or plan.fresh or plan.drop_keys or plan.moves or plan.forget)
     previous = {name: keychain.find_secret(name) for name in plan.staged if name in before}
     identity = state.profile_file_identity()
     try:
         if journal:
-            if plan.staged:
+            if plan.staged or plan.fresh:
                 files.atomic_write(paths.transition_file(), plan.document(PREPARED))
+                # A key for a name no profile has is put in place at once; one that replaces
+                # another is staged, so that the next change can tell which one is there.
+                for name in plan.fresh:
+                    keychain.set_secret(name, secrets[name])
                 for name in plan.staged:
                     keychain.set_secret(name, secrets[name], staged=True)
             files.atomic_write(paths.transition_file(), plan.document(COMMITTED))
@@ -192,6 +206,8 @@ def apply(before: dict[str, Profile], change: Change) -> None:
 def _undo(plan: _Plan, previous: dict[str, str | None], active: str | None) -> None:
     """Put back what a change that failed before its profile file was written had changed."""
     with contextlib.suppress(Exception):
+        for name in plan.fresh:
+            keychain.delete_secret(name)
         for name in plan.staged:
             secret = previous.get(name)
             if secret is None:
@@ -205,13 +221,17 @@ def _undo(plan: _Plan, previous: dict[str, str | None], active: str | None) -> N
 
 
 def _finish(phase: str, plan: _Plan) -> None:
-    """Carry a committed change through; undo one that was not (only staged keys were written)."""
+    """Carry a committed change through; undo one that was not (only keys were written)."""
     if phase == COMMITTED:
         _up_to_the_save(plan, {}, store.load(), state.read_active())
         _after_the_save(plan)
         return
+    listed = store.load()
     for name in plan.staged:
         keychain.delete_secret(name, staged=True)
+    for name in plan.fresh:
+        if name not in listed:
+            keychain.delete_secret(name)
     files.remove_file(paths.transition_file())
 
 
@@ -232,7 +252,7 @@ def _up_to_the_save(
         # A rename of the active profile: both names are listed while active moves over.
         store.save({**listed, **plan.profiles})
         state.write_active(plan.active)
-    if plan.profiles != listed or plan.staged:  # a new key: the file says when it counts
+    if plan.profiles != listed or plan.staged or plan.fresh:  # the file says when a key counts
         store.save(plan.profiles)
 
 
