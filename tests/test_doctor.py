@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
+import subprocess
 from pathlib import Path
 
 import keyring
@@ -13,7 +15,7 @@ from keyring.backends import fail
 from tests.conftest import API_KEY, PASSWORD, MemoryKeyring
 from tests.fakeup42 import Fault, closed_port_url
 from tests.helpers import USERNAME, add_profile
-from up42keys import keychain, paths
+from up42keys import cache, keychain, paths
 
 
 def doctor(run, *args: str) -> tuple[int, dict[str, dict[str, object]], list[dict[str, object]]]:
@@ -272,3 +274,78 @@ def test_installed_doctor_names_the_keyring_backend(up42keys):
     assert broken.returncode == 1
     assert "problem  keyring: cannot load the keyring backend" in broken.stdout
     assert keychain.REPAIR_HELP in broken.stdout
+
+
+def a_dead_pid() -> int:
+    process = subprocess.Popen(["true"])
+    process.wait()
+    return process.pid
+
+
+def interrupt_a_remove(run, monkeypatch) -> None:
+    """A remove of 'dev' that fails once the profile file no longer lists it."""
+
+    def failing_remove(record_name: str) -> None:
+        raise OSError(errno.EIO, "Input/output error", paths.token_record(record_name))
+
+    real_remove = cache.remove
+    monkeypatch.setattr(cache, "remove", failing_remove)
+    assert run("remove", "dev").exit_code == 1
+    monkeypatch.setattr(cache, "remove", real_remove)
+
+
+def test_an_interrupted_change_and_leftovers_are_problems_that_fix_repairs(
+    run, server, project_id, memory_keyring, monkeypatch
+):
+    add_profile(run, server, "prod", project_id, check=True)
+    add_profile(run, server, "dev", project_id, check=True)
+    interrupt_a_remove(run, monkeypatch)
+    stray = Path(paths.cache_dir(), f".current-token.{a_dead_pid()}.0123abcd.tmp")
+    stray.write_text("a token, half written")
+    stray.chmod(0o600)
+    assert Path(paths.transition_file()).exists()
+    assert Path(paths.token_record("dev")).exists()
+
+    code, by_name, _ = doctor(run, "--offline")
+    assert code == 1
+    assert by_name["changes"]["status"] == "problem"
+    assert "'dev'" in by_name["changes"]["detail"]
+    assert "doctor --fix" in by_name["changes"]["fix"]
+    assert by_name["leftovers"]["data"] == {"paths": [str(stray)]}
+    assert by_name["records"]["data"] == {"records": ["dev"]}
+
+    outcome = run("doctor", "--offline", "--fix")
+    assert outcome.exit_code == 0, outcome.stdout
+    assert "fixed    a change of 'dev' was interrupted, and is now finished\n" in outcome.stdout
+    assert f"fixed    removed {stray}, left by a process that was killed\n" in outcome.stdout
+    assert outcome.stdout.endswith("All is well.\n")
+    assert not stray.exists()
+    assert not Path(paths.transition_file()).exists()
+    assert not Path(paths.token_record("dev")).exists()
+    assert ("up42keys", "dev") not in memory_keyring.entries
+    assert run("current").stdout == "prod\n"
+    assert "dev" not in run("list").stdout
+
+
+def test_the_next_change_finishes_an_interrupted_one(run, server, project_id, monkeypatch):
+    add_profile(run, server, "prod", project_id, check=True)
+    add_profile(run, server, "dev", project_id, check=True)
+    interrupt_a_remove(run, monkeypatch)
+    assert run("use", "prod").exit_code == 0
+    assert not Path(paths.transition_file()).exists()
+    assert not Path(paths.token_record("dev")).exists()
+    fixed = json.loads(run("doctor", "--json", "--offline", "--fix").stdout)["fixed"]
+    assert fixed == []
+
+
+def test_orphan_records_are_removed_by_fix_only(run, server, project_id):
+    add_profile(run, server, "prod", project_id, check=True)
+    Path(paths.token_record("prod")).rename(paths.token_record("gone"))
+    assert run("use", "prod").exit_code == 0  # a change leaves another config's records alone
+    assert Path(paths.token_record("gone")).exists()
+    code, by_name, _ = doctor(run, "--offline")
+    assert code == 1
+    assert "another config directory" in by_name["records"]["fix"]
+    fixed = json.loads(run("doctor", "--json", "--offline", "--fix").stdout)["fixed"]
+    assert fixed == ["removed the token record 'gone' of no profile"]
+    assert not Path(paths.token_record("gone")).exists()

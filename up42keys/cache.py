@@ -76,11 +76,15 @@ def remove(record_name: str) -> None:
 
 
 def move(old_name: str, new_name: str) -> None:
-    """Carry a renamed profile's token over; a missing record is simply nothing to move."""
-    try:
+    """Carry a renamed profile's token over; a missing record is simply nothing to move.
+
+    A record already at ``new_name`` then stays: a rename that is being finished after a
+    crash may have moved it already (and a record serves only the cache key it names).
+    """
+    try:  # noqa: SIM105 - contextlib.suppress would cost the fast path an import
         os.replace(paths.token_record(old_name), paths.token_record(new_name))
     except FileNotFoundError:
-        remove(new_name)
+        pass
 
 
 def fresh_record(

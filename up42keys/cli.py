@@ -754,26 +754,33 @@ def inspect(name: str | None) -> None:
 @cli.command("doctor")
 @click.option("--json", "as_json", is_flag=True, help="Print the checks as a JSON object.")
 @click.option("--offline", is_flag=True, help="Check nothing that needs the network.")
-def doctor_command(as_json: bool, offline: bool) -> int:
+@click.option(
+    "--fix",
+    is_flag=True,
+    help="First finish an interrupted change and remove what killed processes left.",
+)
+def doctor_command(as_json: bool, offline: bool, fix: bool) -> int:
     """Check the keyring, files, profiles and clock, and say how to fix each problem.
 
     Each profile's check mints one token (not cached); --offline skips them.
     Exit 0 when all is well, 1 when a problem was found.
     """
-    from up42keys import doctor
+    from up42keys import doctor, transition
 
+    fixed = transition.repair() if fix else []
     checks = doctor.run(offline=offline)
     problems = [check for check in checks if check.status == "problem"]
     if as_json:
         import json
 
-        click.echo(
-            json.dumps({"ok": not problems, "checks": [check_json(c) for c in checks]}, indent=2)
-        )
+        report = {"ok": not problems, "fixed": fixed, "checks": [check_json(c) for c in checks]}
+        click.echo(json.dumps(report, indent=2))
     else:
+        for line in fixed:
+            click.echo(f"{'fixed':<8} {line}")
         for check in checks:
-            fix = f" -> fix: {check.fix}" if check.fix else ""
-            click.echo(f"{check.status:<8} {check.name}: {check.detail}{fix}")
+            advice = f" -> fix: {check.fix}" if check.fix else ""
+            click.echo(f"{check.status:<8} {check.name}: {check.detail}{advice}")
         click.echo(f"{len(problems)} problem(s) found." if problems else "All is well.")
     return EXIT_ERROR if problems else EXIT_OK
 

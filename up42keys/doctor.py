@@ -4,6 +4,8 @@ It changes nothing: the keyring probe deletes the entry it writes, and the
 token that each profile's check mints is thrown away rather than cached (the
 check is that UP42 answers and accepts the credentials now). Every finding is
 a ``Check``; a problem always carries its fix. The command line prints them.
+``doctor --fix`` repairs first what it safely can (``transition.repair``):
+what a killed process left, which the next change would repair too.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from up42keys import __version__, keychain, paths, state, store, targets, tokens
+from up42keys import __version__, keychain, paths, state, store, targets, tokens, transition
 from up42keys.errors import KeyringError, Up42KeysError
 
 Status = Literal["ok", "problem", "skipped"]
@@ -51,6 +53,7 @@ def run(*, offline: bool) -> list[Check]:
     checks.append(keyring_check(needed=bool(profiles) or environment is None))
     checks.extend(permission_checks())
     checks.extend(profile_checks)
+    checks.extend(leftover_checks())
     checks.extend(environment_checks)
     skews: list[tuple[str, float]] = []
     targets: list[tokens.Target] = [profiles[name] for name in sorted(profiles)]
@@ -171,6 +174,36 @@ def profile_store_checks() -> tuple[dict[str, targets.Profile], list[Check]]:
         ]
     summary = f"{len(loaded)} in {where}" + (f", {active!r} active" if active else "")
     return loaded, [Check("profiles", "ok", summary, data=data)]
+
+
+FIX_COMMAND = "run 'up42keys doctor --fix'"
+
+
+def leftover_checks() -> list[Check]:
+    """What killed processes left: an interrupted change, temporary files, orphan records."""
+    found = []
+    try:
+        pending = transition.pending_change()
+    except Up42KeysError as error:
+        return [problem("changes", error, f"remove {paths.transition_file()}")]
+    if pending is not None:
+        found.append(Check("changes", "problem", pending, FIX_COMMAND + " to finish it now"))
+    strays = transition.stray_files()
+    if strays:
+        detail = f"{len(strays)} file(s) left by killed processes: {', '.join(strays)}"
+        found.append(Check("leftovers", "problem", detail, FIX_COMMAND, {"paths": strays}))
+    try:
+        orphans = transition.orphan_record_names(store.load())
+    except Up42KeysError:  # the profiles check says what is wrong with the file
+        orphans = []
+    if orphans:
+        detail = "token records of no profile: " + ", ".join(repr(name) for name in orphans)
+        fix = FIX_COMMAND + " (they cost a mint if another config directory shares this cache)"
+        found.append(Check("records", "problem", detail, fix, {"records": orphans}))
+    if found:
+        return found
+    detail = "no interrupted change, no file of a killed process, no token record of no profile"
+    return [Check("leftovers", "ok", detail)]
 
 
 def environment_target() -> tuple[targets.EnvironmentCredentials | None, list[Check]]:

@@ -3,7 +3,8 @@
 Every file up42keys writes is 0600 in a 0700 directory, and is written to a
 temporary file in the same directory that is then renamed over the old one:
 a reader (which takes no lock) sees the old file or the new one, never a
-torn one, and a crash leaves at worst a stray temporary file.
+torn one, and a crash leaves at worst a stray temporary file, which the next
+change removes (``stray_temporaries``).
 
 What another user owns is never used, as ssh refuses its files: a directory
 of someone else's is an error (not chmod-ed), and a file of someone else's,
@@ -37,6 +38,10 @@ def refuse_foreign(path: str, status: os.stat_result) -> None:
         f"{path} belongs to uid {status.st_uid}, not to you (uid {me}), so up42keys will not use "
         f"it; make it yours with '{sudo}chown -R {me} {shlex.quote(path)}', or remove it"
     )
+
+
+# A temporary file is ``.NAME.PID.RANDOM.tmp``: the PID tells whether its writer still runs.
+TEMPORARY = ".tmp"
 
 
 def ensure_private_dir(path: str) -> None:
@@ -107,7 +112,7 @@ def _atomic_write(path: str, content: str, *, private: bool) -> None:
     if private:
         ensure_private_dir(directory)
     temporary = os.path.join(
-        directory, f".{os.path.basename(path)}.{os.getpid()}.{os.urandom(4).hex()}.tmp"
+        directory, f".{os.path.basename(path)}.{os.getpid()}.{os.urandom(4).hex()}{TEMPORARY}"
     )
     try:
         # Inside the try: an interrupt just after the open still removes the file.
@@ -150,3 +155,34 @@ def read_text(path: str) -> str | None:
         return None
     finally:
         os.close(descriptor)
+
+
+def is_temporary(name: str) -> bool:
+    return name.startswith(".") and name.endswith(TEMPORARY)
+
+
+def stray_temporaries(directory: str) -> list[str]:
+    """The temporary files in ``directory`` whose writing process no longer runs."""
+    try:
+        names = os.listdir(directory)
+    except OSError:
+        return []
+    found = []
+    for name in sorted(names):
+        pid = name[: -len(TEMPORARY)].split(".")[-2:-1] if is_temporary(name) else []
+        if pid and pid[0].isdigit() and not process_runs(int(pid[0])):
+            found.append(os.path.join(directory, name))
+    return found
+
+
+def process_runs(pid: int) -> bool:
+    """True while process ``pid`` exists on this machine (another user's included)."""
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # it exists, and is someone else's
+        return True
+    return True

@@ -21,6 +21,8 @@ if TYPE_CHECKING:
 SERVICE = "up42keys"
 # The entry 'doctor' writes and deletes again: a leading '.' is never a profile's name.
 PROBE_USER = ".doctor-probe"
+# A new key waits here until the change that stores it is committed (up42keys.transition).
+STAGED_PREFIX = ".staged."
 NO_KEYRING = "no OS keyring is available"
 NO_KEYRING_FIX = (
     "run where one is (a desktop session with an unlocked "
@@ -130,31 +132,36 @@ def get_secret(profile_name: str, *, missing_fix: str | None = None) -> str:
     return secret
 
 
-def find_secret(profile_name: str) -> str | None:
-    """The stored secret, or None where there is none (for rollbacks)."""
+def _user(profile_name: str, staged: bool) -> str:
+    return STAGED_PREFIX + profile_name if staged else profile_name
+
+
+def find_secret(profile_name: str, *, staged: bool = False) -> str | None:
+    """The stored secret (``staged``: the new one, not yet in place), or None where there is
+    none (for rollbacks)."""
     from up42keys import coredumps
 
     coredumps.forbid()
     return _call(
         f"read the secret of profile {profile_name!r}",
-        lambda: _usable().get_password(SERVICE, profile_name),
+        lambda: _usable().get_password(SERVICE, _user(profile_name, staged)),
     )
 
 
-def set_secret(profile_name: str, secret: str) -> None:
+def set_secret(profile_name: str, secret: str, *, staged: bool = False) -> None:
     _call(
         f"store the secret of profile {profile_name!r}",
-        lambda: _usable().set_password(SERVICE, profile_name, secret),
+        lambda: _usable().set_password(SERVICE, _user(profile_name, staged), secret),
     )
 
 
-def delete_secret(profile_name: str) -> None:
+def delete_secret(profile_name: str, *, staged: bool = False) -> None:
     """Remove the entry; an entry that is already gone is fine."""
     from keyring.errors import PasswordDeleteError
 
     def delete() -> None:
         with contextlib.suppress(PasswordDeleteError):
-            _usable().delete_password(SERVICE, profile_name)
+            _usable().delete_password(SERVICE, _user(profile_name, staged))
 
     _call(f"delete the secret of profile {profile_name!r}", delete)
 

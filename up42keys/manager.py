@@ -1,26 +1,24 @@
 """Profile operations: add, edit, set-secret, import, remove, rename, use, protect, pin, and
 ``list``'s rows.
 
-Each change is whole or not at all: it runs under the profile's token lock
-and the store's lock (in the order up42keys.state documents), writes the
-keyring before the profile file and undoes the keyring write if the file
-cannot be written, and keeps the plain-text state (active pointer, token
-records, current-token file) in line.
+Each change is whole or not at all, even when the process is killed: it says
+what the state is to be (a ``transition.Change``) inside ``transition.changing``
+(the locks, in the order up42keys.state documents) and ``transition.apply``
+writes it in the crash-safe order; an error before the profile file is written
+puts the keyring back.
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
-from collections.abc import Iterator
 from typing import TYPE_CHECKING, NamedTuple
 
-from up42keys import cache, keychain, locks, paths, selection, state, store, targets, tokens
+from up42keys import cache, keychain, paths, selection, state, store, targets, tokens, transition
 from up42keys.errors import ProfileNotFoundError, Up42KeysError, UsageError
 from up42keys.targets import Profile, check_name
 
 if TYPE_CHECKING:
-    from up42keys import client
+    pass
 
 
 def refuse_existing(name: str, force: bool, profiles: dict[str, Profile] | None = None) -> None:
@@ -39,16 +37,6 @@ def check_can_add(name: str, force: bool) -> None:
     keychain.require()
 
 
-@contextlib.contextmanager
-def _changing(*names: str) -> Iterator[dict[str, Profile]]:
-    """Hold the token locks of ``names`` (in sorted order), then the store's lock."""
-    with contextlib.ExitStack() as stack:
-        for name in sorted(set(names)):
-            stack.enter_context(locks.profile_lock(name))
-        stack.enter_context(store.locked())
-        yield store.load()
-
-
 # Records as NamedTuples, not frozen dataclasses: 0.1 ms to create rather than 0.7,
 # paid by every start of the full path, ``list`` among them.
 class Added(NamedTuple):
@@ -61,39 +49,24 @@ def add(profile: Profile, secret: str, *, verify: bool, force: bool) -> Added:
     """Store a profile and its secret; with ``verify``, only once UP42 has accepted them."""
     check_can_add(profile.name, force)
     minted = profile.mint_with(secret) if verify else None
-    with _changing(profile.name) as profiles:
+    with transition.changing(profile.name) as profiles:
         existing = profiles.get(profile.name)
         refuse_existing(profile.name, force, profiles)
         if existing is not None and existing.protected:
             profile = profile.replace(protected=True)
-        previous_secret = keychain.find_secret(profile.name) if existing is not None else None
-        keychain.set_secret(profile.name, secret)
-        profiles[profile.name] = profile
-        try:
-            store.save(profiles)
-        except BaseException:
-            if previous_secret is None:
-                keychain.delete_secret(profile.name)
-            else:
-                keychain.set_secret(profile.name, previous_secret)
-            raise
         active = state.read_active()
         if active is None or active not in profiles:
-            state.write_active(profile.name)
             active = profile.name
-        # The old profile's tokens (an account's refresh token too) never outlive it.
-        forget_tokens(profile, *([existing] if existing is not None else []))
+        change = transition.Change(
+            {**profiles, profile.name: profile},
+            active,
+            secrets={profile.name: secret},
+            # The old profile's tokens (an account's refresh token too) never outlive it.
+            forget=existing.record_names if existing is not None else (),
+        )
+        transition.apply(profiles, change)
         record = tokens.store_minted(profile, minted) if minted is not None else None
-        if record is None and active == profile.name:
-            state.remove_current_token()
     return Added(profile, active == profile.name, record)
-
-
-def forget_tokens(*changed: Profile) -> None:
-    """Drop every cached token of these profiles: a changed profile never gets an old token."""
-    for profile in changed:
-        for record_name in profile.record_names:
-            cache.remove(record_name)
 
 
 def edit(profile: Profile, edited: Profile, *, verify: bool) -> cache.TokenRecord | None:
@@ -104,36 +77,34 @@ def edit(profile: Profile, edited: Profile, *, verify: bool) -> cache.TokenRecor
     token, are dropped: they were minted for the old settings.
     """
     minted = edited.mint_with(profile.secret()) if verify else None
-    with _changing(profile.name) as profiles:
+    with transition.changing(profile.name) as profiles:
         _refuse_changed_meanwhile(profile, profiles)
-        profiles[profile.name] = edited
-        store.save(profiles)
-        return _replace_tokens(edited, profile, minted)
+        change = transition.Change(
+            {**profiles, profile.name: edited}, state.read_active(), forget=profile.record_names
+        )
+        transition.apply(profiles, change)
+        return tokens.store_minted(edited, minted) if minted is not None else None
 
 
 def set_secret(profile: Profile, secret: str, *, verify: bool) -> cache.TokenRecord | None:
     """Store a new secret for ``profile`` and keep every other setting; verified first.
 
-    The keyring is written before the profile file (which changes only when the
-    profile had no secret yet), and restored when the file cannot be written.
+    A change like ``add``'s: the new key is staged before it counts, and an imported
+    profile's ``has_secret`` mark is cleared in the same change. The old key's tokens go.
     """
     keychain.require()
     minted = profile.mint_with(secret) if verify else None
-    with _changing(profile.name) as profiles:
+    with transition.changing(profile.name) as profiles:
         _refuse_changed_meanwhile(profile, profiles)
-        previous_secret = keychain.find_secret(profile.name)
-        keychain.set_secret(profile.name, secret)
-        if not profile.has_secret:
-            profiles[profile.name] = profile.replace(has_secret=True)
-            try:
-                store.save(profiles)
-            except BaseException:
-                if previous_secret is None:
-                    keychain.delete_secret(profile.name)
-                else:
-                    keychain.set_secret(profile.name, previous_secret)
-                raise
-        return _replace_tokens(profiles[profile.name], profile, minted)
+        updated = profile if profile.has_secret else profile.replace(has_secret=True)
+        change = transition.Change(
+            {**profiles, profile.name: updated},
+            state.read_active(),
+            secrets={profile.name: secret},
+            forget=profile.record_names,
+        )
+        transition.apply(profiles, change)
+        return tokens.store_minted(updated, minted) if minted is not None else None
 
 
 def _refuse_changed_meanwhile(profile: Profile, profiles: dict[str, Profile]) -> None:
@@ -144,17 +115,6 @@ def _refuse_changed_meanwhile(profile: Profile, profiles: dict[str, Profile]) ->
         )
 
 
-def _replace_tokens(
-    profile: Profile, old: Profile, minted: client.MintedToken | None
-) -> cache.TokenRecord | None:
-    """Drop ``old``'s tokens; cache ``minted``, or clear current-token when it was old's."""
-    forget_tokens(old)
-    record = tokens.store_minted(profile, minted) if minted is not None else None
-    if record is None and state.read_active() == profile.name:
-        state.remove_current_token()
-    return record
-
-
 def import_profiles(imported: list[Profile], *, force: bool) -> list[Profile]:
     """Add profiles without their secrets (``has_secret`` false), all or none.
 
@@ -163,7 +123,7 @@ def import_profiles(imported: list[Profile], *, force: bool) -> list[Profile]:
     it would be sent for the wrong project or account.
     """
     names = [profile.name for profile in imported]
-    with _changing(*names) as profiles:
+    with transition.changing(*names) as profiles:
         existing = sorted(name for name in names if name in profiles)
         if existing and not force:
             named = ", ".join(map(repr, existing))
@@ -172,6 +132,7 @@ def import_profiles(imported: list[Profile], *, force: bool) -> list[Profile]:
                 "add --force to replace (a secret is kept where the project or account is)",
             )
         replaced = {name: profiles[name] for name in existing}
+        after = dict(profiles)
         for profile in imported:
             old = replaced.get(profile.name)
             keeps_secret = (
@@ -180,59 +141,53 @@ def import_profiles(imported: list[Profile], *, force: bool) -> list[Profile]:
                 and (old.kind, old.project_id, old.username)
                 == (profile.kind, profile.project_id, profile.username)
             )
-            profiles[profile.name] = profile.replace(has_secret=keeps_secret)
-        store.save(profiles)
-        forget_tokens(*replaced.values())
+            after[profile.name] = profile.replace(has_secret=keeps_secret)
+        forget = tuple(name for old in replaced.values() for name in old.record_names)
+        transition.apply(profiles, transition.Change(after, state.read_active(), forget=forget))
+        # After the profile file no longer counts on them: a key of another project goes.
         for name, old in replaced.items():
-            if not profiles[name].has_secret and old.has_secret:
+            if not after[name].has_secret and old.has_secret:
                 keychain.delete_secret(name)
-        if state.read_active() in replaced:
-            state.remove_current_token()
-        return [profiles[name] for name in names]
+        return [after[name] for name in names]
 
 
 def remove(name: str) -> None:
     """Remove a profile, its keyring entry and its cached tokens."""
     check_name(name)
-    with _changing(name) as profiles:
+    with transition.changing(name) as profiles:
         profile = store.pick(profiles, name)
-        keychain.delete_secret(name)
-        del profiles[name]
-        store.save(profiles)
-        forget_tokens(profile)
-        if state.read_active() == name:
-            state.write_active(None)
-            state.remove_current_token()
+        active = state.read_active()
+        rest = {other: kept for other, kept in profiles.items() if other != name}
+        change = transition.Change(
+            rest, None if active == name else active, forget=profile.record_names
+        )
+        # Before the profile goes: 'previous' never names a profile that is not listed.
         if state.read_previous() == name:
             state.write_previous(None)
+        transition.apply(profiles, change)
 
 
 def rename(old: str, new: str) -> None:
     """Rename a profile; its keyring entry, cached tokens and the active pointer follow."""
     check_name(old)
     check_name(new)
-    with _changing(old, new) as profiles:
+    with transition.changing(old, new) as profiles:
         profile = store.pick(profiles, old)
         if new in profiles:
             raise UsageError(f"profile {new!r} exists", "remove it first or pick another name")
         secret = keychain.find_secret(old)
-        if secret is not None:
-            keychain.set_secret(new, secret)
-        renamed = profiles[new] = profiles.pop(old).renamed(new)
-        try:
-            store.save(profiles)
-        except BaseException:
-            if secret is not None:
-                keychain.delete_secret(new)
-            raise
-        for old_record, new_record in zip(profile.record_names, renamed.record_names, strict=True):
-            cache.move(old_record, new_record)
-        if state.read_active() == old:
-            state.write_active(new)
+        renamed = profile.renamed(new)
+        rest = {name: kept for name, kept in profiles.items() if name != old}
+        active = state.read_active()
+        change = transition.Change(
+            {**rest, new: renamed},
+            new if active == old else active,
+            secrets={new: secret} if secret is not None else None,
+            moves=tuple(zip(profile.record_names, renamed.record_names, strict=True)),
+        )
+        transition.apply(profiles, change)
         if state.read_previous() == old:
             state.write_previous(new)
-        if secret is not None:
-            keychain.delete_secret(old)
 
 
 def use(name: str, *, min_ttl: float, globally: bool = True) -> cache.TokenRecord:
@@ -241,20 +196,25 @@ def use(name: str, *, min_ttl: float, globally: bool = True) -> cache.TokenRecor
     Atomic: when no token can be had, the error leaves the active profile and
     the current-token file exactly as they were.
     """
+    transition.finish_pending()
     record = tokens.get_record(store.get(name), min_ttl=min_ttl)
     if globally:
-        with store.locked():
-            if name not in store.load():
+        with transition.changing(name) as profiles:
+            if name not in profiles:
                 raise ProfileNotFoundError(f"profile {name!r} was removed meanwhile")
-            state.switch_active(name)
-            state.write_current_token(record.token)
+            # 'previous' first: a kill between the two leaves it equal to active at worst.
+            active = state.read_active()
+            if active is not None and active != name:
+                state.write_previous(active)
+            transition.apply(profiles, transition.Change(profiles, name))
     return record
 
 
 def previous() -> str:
     """The profile that was active before the last switch, for ``use -``."""
     name = state.read_previous()
-    if name is None:
+    # Not listed: a rename killed right after its save had not carried it along yet.
+    if name is None or name not in store.load():
         raise ProfileNotFoundError(
             "no previous profile to switch back to",
             "switch with 'up42keys use NAME' (see 'up42keys list'); 'use -' then switches back",
@@ -298,11 +258,12 @@ def used_here() -> targets.ProfileName | None:
 def set_protected(name: str, protected: bool) -> Profile:
     """Mark a profile as production (or not): the prompt shows it and ``use`` asks first."""
     check_name(name)
-    with store.locked():
-        profiles = store.load()
-        profiles[name] = store.pick(profiles, name).replace(protected=protected)
-        store.save(profiles)
-        return profiles[name]
+    with transition.changing(name) as profiles:
+        changed = store.pick(profiles, name).replace(protected=protected)
+        transition.apply(
+            profiles, transition.Change({**profiles, name: changed}, state.read_active())
+        )
+        return changed
 
 
 class Row(NamedTuple):

@@ -23,6 +23,9 @@ PROTECTED_DIR = "protected"
 TOKENS_DIR = "tokens"
 LOCKS_DIR = "locks"
 CURRENT_TOKEN_FILE = "current-token"  # noqa: S105 - a file name, not a secret
+TRANSITION_FILE = "transition"
+# exec's token file lives in runtime_dir()/exec-PID-RANDOM/, removed when exec ends.
+EXEC_DIR_PREFIX = "exec-"
 # A directory's profile ('up42keys pin NAME'): applies to it and every directory below.
 PIN_FILE = ".up42keys-profile"
 
@@ -118,6 +121,11 @@ def tokens_dir() -> str:
 
 def token_record(record_name: str) -> str:
     return os.path.join(tokens_dir(), record_name)
+
+
+def transition_file() -> str:
+    """The journal of a change in progress (up42keys.transition): a killed one is finished."""
+    return os.path.join(config_dir(), TRANSITION_FILE)
 
 
 def current_token_file() -> str:

@@ -25,36 +25,67 @@ directory as the shell names it (``$PWD``, symlinks kept) so that the two
 always find the same file. The file holds a name, never a secret or a URL:
 it can only choose among the user's own profiles.
 
-Invariants (every command that completes keeps them; tests/test_concurrency.py
-and tests/test_bad_input_and_files.py hold the code to them. A SIGKILL between
-two writes can still break 2 to 4 today: a crash-safe order of writes is the
-next step, and belongs to this module's writers):
+Invariants. Every command keeps them, and so does a SIGKILL at any instant:
+readers (the fast path, the prompt, ``$(cat current-token)``) see them hold at
+every moment, and the state is the old one, the new one, or one that the next
+change completes or undoes by itself (tests/test_crash.py kills hundreds of
+changes to hold the code to that; tests/test_concurrency.py runs them at once):
 
 1. Every file is replaced atomically (``files.atomic_write``): a reader,
-   which takes no lock, sees the old file or the new one.
-2. ``active`` names a listed profile, or is absent; so does ``previous``
-   (``rename`` carries it along, ``remove`` clears it).
+   which takes no lock, sees the old file or the new one. A killed writer's
+   temporary file (``.NAME.PID.RANDOM.tmp``) is removed by the next change.
+2. ``active`` names a listed profile, or is absent. So does ``previous``
+   (``use`` writes it before ``active``, ``remove`` clears it before the
+   profile goes), except that ``rename`` carries it along just after its save:
+   a kill in between leaves it naming no profile, which ``use -`` takes as none.
 3. ``current-token`` holds a token of the active profile, or is absent;
    it is written only under the store lock, after checking which profile is
-   active.
-4. A listed profile has its key in the keyring (``add`` and ``set-secret``
-   write the key before the profile file, and undo it when the file cannot
-   be written), or is marked ``has_secret = false`` in profiles.toml (an
-   imported profile; ``set-secret`` clears the mark).
+   active, and removed before any change that involves the active profile.
+4. A listed profile has its key in the keyring, or is marked
+   ``has_secret = false`` in profiles.toml (an imported profile; ``set-secret``
+   clears the mark in the change that stores the key).
 5. A token record is served only for the cache key it was minted for; the
    key index vouches for a profile's key only while the profile file's
    identity (inode, size, mtime) is the one it was written for.
-6. A protected marker exists exactly for each protected profile (rewritten
-   with every save of the store).
+6. A protected marker exists for each protected profile (rewritten with
+   every save of the store, and by the next change after a crash).
+7. No keyring entry, token record or temporary file outlives the change
+   that made it unneeded: a killed change's are removed when the next change
+   finishes it (``doctor --fix`` too).
+
+The order of writes that keeps them, for every change (``transition.apply``
+is this list as code; ``add``, ``edit``, ``set-secret``, ``import``, ``remove``, ``rename``, ``use``
+and ``protect`` are Changes, and so is any new one):
+
+a. The journal (``transition``, config dir), where there are keys or token
+   records to change: the profiles, the active name and what to move or drop,
+   never a secret. A key that replaces another is staged in the keyring as
+   ``.staged.NAME`` first; a key for a name no profile has is written in
+   place. Then the journal says "committed". A change killed before that is
+   undone by the next one (it deletes those keys); after it, carried through
+   (it copies the staged ones in place).
+b. ``current-token`` goes, when the change involves the active profile.
+c. Staged keys are put in place (before the profile file lists them).
+d. ``active`` moves away from a profile before the profile file drops it.
+   A rename of the active profile lists both names while ``active`` moves.
+e. ``profiles.toml`` (with the key index and the protected markers).
+f. ``active`` moves to a profile once the profile file lists it.
+g. Keys of profiles no longer listed, and the staged keys, go; then the token
+   records of replaced or removed profiles; renamed ones move.
+h. ``current-token`` is written again from the active profile's record (when
+   it has a fresh one for its cache key); the journal goes.
+
+Each step may be done twice (the next change repeats the committed ones). A
+``use`` writes b, d or f and h, and needs no journal: a kill leaves the old or
+the new profile active and at worst no current-token, which the next change
+writes again. A mint writes the token record, then (under the store lock)
+current-token; commands that mint finish a pending change first.
 
 Lock order, always: the profiles' token locks (``locks.profile_lock``), in
-sorted order of their names; then the store lock (``store.locked``); a
-keyring lock, where one is taken, innermost. Readers take no lock.
+sorted order of their names (a pending change's included); then the store lock
+(``store.locked``); a keyring lock, where one is taken, innermost. Readers
+take no lock.
 
-A crash-safe order of writes across these files is a property of this
-module's writers: ``switch_active`` writes ``previous`` before ``active``, so
-that a crash between the two leaves at worst a ``previous`` equal to
-``active`` (``use -`` then switches to the profile already active).
 """
 
 import os
@@ -82,18 +113,6 @@ def read_previous() -> str | None:
 def write_previous(name: str | None) -> None:
     """Record ``name`` as the previous profile (None: forget it). Under the store lock."""
     _write_name(paths.previous_file(), name)
-
-
-def switch_active(name: str) -> None:
-    """Make ``name`` active, remembering the profile it replaces (``use -``). Under the store lock.
-
-    Switching to the profile already active changes nothing, so that two ``use -``
-    in a row toggle between the same two profiles.
-    """
-    active = read_active()
-    if active is not None and active != name:
-        write_previous(active)
-    write_active(name)
 
 
 def _read_name(path: str) -> str | None:

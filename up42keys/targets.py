@@ -51,6 +51,8 @@ import os
 # Not typing.TYPE_CHECKING: the fast path must not import typing (see up42keys/__init__.py).
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from up42keys.client import MintedToken
 
 PROFILE_ENV = "UP42KEYS_PROFILE"
@@ -446,9 +448,13 @@ class Profile:
 
         return keychain.get_secret(self.name, missing_fix=self.missing_secret_fix())
 
-    def mint(self) -> "MintedToken":
-        """A new token, with the stored secret (read only when it is needed)."""
-        return self.mint_with(self.secret())
+    def mint(self, secret: "Callable[[], str] | None" = None) -> "MintedToken":
+        """A new token, with the stored secret (read only when it is needed).
+
+        ``secret`` gives the secret instead of the keyring: exec's renewals, which must
+        never prompt in the background, hand over the one read before the command started.
+        """
+        return self.mint_with((secret or self.secret)())
 
     def mint_with(self, secret: str) -> "MintedToken":
         """A new token with ``secret`` (which ``add`` and doctor have in hand)."""
@@ -634,11 +640,11 @@ class AccountProfile(Profile):
         command = self.set_secret_command()
         return f"check the password of {self.username} and store it with '{command}'"
 
-    def mint(self) -> "MintedToken":
+    def mint(self, secret: "Callable[[], str] | None" = None) -> "MintedToken":
         from up42keys import accounts
 
-        # The keyring is opened only when the password grant is needed.
-        return accounts.mint(self, self.secret)
+        # The password is read only when the password grant is needed.
+        return accounts.mint(self, secret or self.secret)
 
     def mint_with(self, secret: str) -> "MintedToken":
         from up42keys import accounts
@@ -790,8 +796,8 @@ class EnvironmentCredentials:
         coredumps.forbid()
         return os.environ.get(PROJECT_KEY_ENV, "")
 
-    def mint(self) -> "MintedToken":
-        return self.mint_with(self.secret())
+    def mint(self, secret: "Callable[[], str] | None" = None) -> "MintedToken":
+        return self.mint_with((secret or self.secret)())
 
     def mint_with(self, secret: str) -> "MintedToken":
         from up42keys import client

@@ -8,8 +8,16 @@ one. A daemon thread rewrites it atomically shortly before its token drops
 under min-ttl, through the same cache and per-profile lock as every other
 caller. A failed renewal is retried with backoff and reported through a
 callback; it never raises out of the thread, since the command must not die
-because UP42 was briefly unreachable. ``stop`` (or leaving the ``with``
-block, however it is left) removes the file and its directory.
+because UP42 was briefly unreachable.
+
+The thread never calls the keyring: a backend that asks for its password on
+the terminal (keyrings.cryptfile) would prompt in the middle of the command's
+output, where nobody answers, with echo turned off. The secret is read once
+at ``start``, on the caller's thread, where a prompt is expected, and held in
+memory until ``stop`` for the renewals (an account renews with its refresh
+token first, as everywhere, and signs in with the password only when that
+fails). ``stop`` (or leaving the ``with`` block, however it is left) removes
+the file and its directory, and drops the secret.
 """
 
 from __future__ import annotations
@@ -25,7 +33,7 @@ from types import TracebackType
 
 from up42keys import client, files, paths, settings, tokens
 from up42keys.cache import TokenRecord
-from up42keys.errors import Up42KeysError, render
+from up42keys.errors import KeyringError, Up42KeysError, render
 
 TOKEN_FILE_ENV = "UP42_TOKEN_FILE"  # noqa: S105 - a variable name, not a secret
 TOKEN_FILE_NAME = "token"  # noqa: S105 - a file name, not a secret
@@ -64,6 +72,9 @@ class TokenFileKeeper:
         self._thread: threading.Thread | None = None
         self._stopped = threading.Event()
         self._warned_short = False
+        # The secret the renewals use, read at start; or why it could not be read.
+        self._secret: str | None = None
+        self._secret_error: Up42KeysError | None = None
         # Held while writing the file and while removing it: no write after stop.
         self._lock = threading.Lock()
 
@@ -98,9 +109,15 @@ class TokenFileKeeper:
             raise RuntimeError("a TokenFileKeeper starts once")
         target = self._target = tokens.resolve_target(self._profile)
         record = tokens.get_record(target, min_ttl=self.renew_below)
+        try:
+            self._secret = target.secret()
+        except Up42KeysError as error:  # the command may well end before a renewal is due
+            self._secret_error = error
         runtime = paths.runtime_dir()
         files.ensure_private_dir(runtime)
-        self._directory = tempfile.mkdtemp(prefix=f"exec-{os.getpid()}-", dir=runtime)
+        self._directory = tempfile.mkdtemp(
+            prefix=f"{paths.EXEC_DIR_PREFIX}{os.getpid()}-", dir=runtime
+        )
         try:
             self._write(record)
             self._thread = threading.Thread(
@@ -121,6 +138,7 @@ class TokenFileKeeper:
         """
         with self._lock:
             self._stopped.set()
+            self._secret = None
             if self._directory is not None:
                 shutil.rmtree(self._directory, ignore_errors=True)
 
@@ -148,7 +166,8 @@ class TokenFileKeeper:
         pause = self._pause_after_renewal()
         while not self._stopped.wait(pause):
             try:
-                self._write(tokens.get_record(target, min_ttl=self.renew_below))
+                record = tokens.get_record(target, min_ttl=self.renew_below, secret=self._held)
+                self._write(record)
             except Exception as error:  # noqa: BLE001 - a renewal never ends the command
                 failures += 1
                 pause = client.backoff(failures)
@@ -159,6 +178,17 @@ class TokenFileKeeper:
             else:
                 failures = 0
                 pause = self._pause_after_renewal()
+
+    def _held(self) -> str:
+        """The secret read at start, for a mint in the thread; never the keyring."""
+        if self._secret is not None:
+            return self._secret
+        if self._secret_error is not None:
+            raise KeyringError(
+                f"the secret could not be read when exec started ({self._secret_error.message})",
+                self._secret_error.fix,
+            )
+        raise KeyringError("the token file is no longer kept")
 
     def _pause_after_renewal(self) -> float:
         """Until the token has ``renew_below`` seconds left; half its life if it never had more."""

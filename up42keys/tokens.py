@@ -10,7 +10,9 @@ and what it is called, the target itself knows (``up42keys.targets``).
 
 from __future__ import annotations
 
-from up42keys import cache, client, locks, selection, state, store, targets
+from collections.abc import Callable
+
+from up42keys import cache, client, locks, selection, state, store, targets, transition
 from up42keys.errors import ProfileNotFoundError, Up42KeysError
 
 Target = targets.Target
@@ -44,6 +46,7 @@ def no_active_profile() -> ProfileNotFoundError:
 
 def resolve_target(argument: str | None) -> Target:
     """The profile or environment credentials a command acts on, or the error that says why none."""
+    transition.finish_pending()
     target = selection.resolve(argument)
     if target is None:
         raise no_active_profile()
@@ -64,8 +67,17 @@ def project_id_of(record: cache.TokenRecord) -> str | None:
     return targets.project_id_of(record.cache_key)
 
 
-def get_record(target: Target, *, min_ttl: float, refresh: bool = False) -> cache.TokenRecord:
-    """A token with more than ``min_ttl`` seconds left for ``target``; ``refresh`` always mints."""
+def get_record(
+    target: Target,
+    *,
+    min_ttl: float,
+    refresh: bool = False,
+    secret: Callable[[], str] | None = None,
+) -> cache.TokenRecord:
+    """A token with more than ``min_ttl`` seconds left for ``target``; ``refresh`` always mints.
+
+    ``secret``, where given, is what a mint uses instead of the keyring (``Profile.mint``).
+    """
     name = target.record_name
     if not refresh:
         record = cache.fresh_record(name, min_ttl, target.cache_key)
@@ -77,7 +89,7 @@ def get_record(target: Target, *, min_ttl: float, refresh: bool = False) -> cach
             record = cache.fresh_record(name, min_ttl, target.cache_key)
             if record is not None:
                 return record
-        return store_minted(target, target.mint())
+        return store_minted(target, target.mint(secret))
 
 
 def store_minted(target: Target, minted: client.MintedToken) -> cache.TokenRecord:
