@@ -362,12 +362,9 @@ def set_secret(name: str, api_key_stdin: bool, password_stdin: bool, no_verify: 
     the secret of an imported profile.
     """
     profile = store.get(name)
-    other_flag, other_given = (
-        ("--password-stdin", password_stdin)
-        if profile.kind == "project"
-        else ("--api-key-stdin", api_key_stdin)
-    )
-    if other_given:
+    given = {"--api-key-stdin": api_key_stdin, "--password-stdin": password_stdin}
+    other_flag = next(flag for flag in given if flag != profile.stdin_flag)
+    if given[other_flag]:
         raise UsageError(
             f"{other_flag} does not go with a {profile.kind} profile", f"use {profile.stdin_flag}"
         )
