@@ -14,6 +14,16 @@ from tests.conftest import API_KEY, installed_command, run_installed
 from tests.fakeup42 import FakeUp42
 from tests.helpers import add_profile
 
+POSIX_SHELLS = ["bash", "zsh"]
+ALL_SHELLS = ["bash", "zsh", "fish"]
+
+
+def load(shell_name: str) -> str:
+    """The line a user puts in their rc file to load the shell integration."""
+    if shell_name == "fish":
+        return "up42keys shell-init fish | source\n"
+    return f'eval "$(up42keys shell-init {shell_name})"\n'
+
 
 def require(program: str) -> str:
     """The program's path; a missing one skips the test, except in CI (CI=true), where it fails."""

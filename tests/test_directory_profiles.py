@@ -17,17 +17,8 @@ import pytest
 
 from tests.conftest import API_KEY
 from tests.helpers import add_profile, claims, run_python
-from tests.shellkit import add_prod_and_dev, require, run_shell
+from tests.shellkit import ALL_SHELLS, POSIX_SHELLS, add_prod_and_dev, load, require, run_shell
 from up42keys import paths
-
-POSIX_SHELLS = ["bash", "zsh"]
-ALL_SHELLS = ["bash", "zsh", "fish"]
-
-
-def load(shell_name: str) -> str:
-    if shell_name == "fish":
-        return "up42keys shell-init fish | source\n"
-    return f'eval "$(up42keys shell-init {shell_name})"\n'
 
 
 @pytest.fixture

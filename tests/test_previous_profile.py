@@ -7,11 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.shellkit import add_prod_and_dev, run_shell
+from tests.shellkit import ALL_SHELLS, add_prod_and_dev, load, run_shell
 from tests.terminal import ENTER, Terminal
 from up42keys import paths
-
-ALL_SHELLS = ["bash", "zsh", "fish"]
 
 
 @pytest.fixture
@@ -95,12 +93,6 @@ def test_use_shell_dash_without_the_shell_function_says_how_to_load_it(up42keys,
     result = up42keys("use", "--shell", "-")
     assert result.returncode == 2
     assert "shell-init" in result.stderr
-
-
-def load(shell_name: str) -> str:
-    if shell_name == "fish":
-        return "up42keys shell-init fish | source\n"
-    return f'eval "$(up42keys shell-init {shell_name})"\n'
 
 
 @pytest.mark.shells

@@ -13,21 +13,11 @@ import pytest
 
 from tests.conftest import API_KEY, installed_command
 from tests.helpers import claims
-from tests.shellkit import add_prod_and_dev, require, run_shell
+from tests.shellkit import ALL_SHELLS, POSIX_SHELLS, add_prod_and_dev, load, require, run_shell
 from tests.terminal import Terminal
 from up42keys import paths, shell
 
 pytestmark = pytest.mark.shells
-
-POSIX_SHELLS = ["bash", "zsh"]
-ALL_SHELLS = ["bash", "zsh", "fish"]
-
-
-def load(shell_name: str) -> str:
-    """The line a user puts in their rc file."""
-    if shell_name == "fish":
-        return "up42keys shell-init fish | source\n"
-    return f'eval "$(up42keys shell-init {shell_name})"\n'
 
 
 def subject(token: str) -> str:
