@@ -16,7 +16,7 @@ import pytest
 from tests.conftest import API_KEY, PASSWORD, MemoryKeyring
 from tests.fakeup42 import ACCOUNT_PATH, FakeUp42
 from tests.helpers import USERNAME, add_profile, claims
-from up42keys import cache, paths, targets
+from up42keys import cache, paths
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -41,7 +41,7 @@ def account_grants(server: FakeUp42) -> list[str]:
 
 
 def refresh_record(name: str) -> cache.TokenRecord:
-    record = cache.read(name + targets.REFRESH_SUFFIX)
+    record = cache.read(name + cache.REFRESH_SUFFIX)
     assert record is not None
     return record
 
@@ -87,7 +87,7 @@ def test_add_signs_in_with_password_grant_and_stores_password_in_keyring(
     assert server.refresh_tokens[refresh.token] == USERNAME
     assert refresh.cache_key == record.cache_key
     assert abs(refresh.expires_at - (time.time() + server.refresh_ttl)) < 5
-    mode = os.stat(paths.token_record("me" + targets.REFRESH_SUFFIX)).st_mode
+    mode = os.stat(paths.token_record("me" + cache.REFRESH_SUFFIX)).st_mode
     assert stat.S_IMODE(mode) == 0o600
 
 
@@ -119,7 +119,7 @@ def test_expired_token_renews_with_refresh_grant_without_password_or_keyring(
 def test_expired_refresh_token_signs_in_with_password(run, server, account):
     add_profile(run, server, "me", USERNAME)
     stale = refresh_record("me")
-    cache.write("me" + targets.REFRESH_SUFFIX, cache.TokenRecord(stale.token, 1, stale.cache_key))
+    cache.write("me" + cache.REFRESH_SUFFIX, cache.TokenRecord(stale.token, 1, stale.cache_key))
     assert run("token", "--refresh").exit_code == 0
     assert account_grants(server) == ["password", "password"]
     assert refresh_record("me").token != stale.token
@@ -145,7 +145,7 @@ def test_changed_password_is_exit_4_after_one_sign_in(run, server, account):
         outcome.stderr
     )
     assert account_grants(server) == ["password", "refresh_token", "password"]
-    assert cache.read("me" + targets.REFRESH_SUFFIX) is None
+    assert cache.read("me" + cache.REFRESH_SUFFIX) is None
 
 
 def test_wrong_password_at_add_is_exit_4_and_stores_nothing(run, server, account, memory_keyring):
@@ -191,7 +191,7 @@ def test_no_file_holds_the_password_and_no_output_the_refresh_token(
             assert PASSWORD not in content, name
             if any(token in content for token in refresh_tokens):
                 holders.append(Path(directory, name))
-    assert holders == [Path(paths.token_record("you" + targets.REFRESH_SUFFIX))]
+    assert holders == [Path(paths.token_record("you" + cache.REFRESH_SUFFIX))]
 
 
 def test_list_and_token_json_show_the_account(run, server, account, project_id):
@@ -297,7 +297,7 @@ def test_rename_and_remove_carry_the_refresh_token(run, server, account, monkeyp
     server.token_ttl = 30
     add_profile(run, server, "me", USERNAME)
     assert run("rename", "me", "you").exit_code == 0
-    assert cache.read("me" + targets.REFRESH_SUFFIX) is None
+    assert cache.read("me" + cache.REFRESH_SUFFIX) is None
     with monkeypatch.context() as patch:
         forbid_keyring(patch)
         assert run("token").exit_code == 0
@@ -315,7 +315,7 @@ def test_replacing_an_account_with_a_project_drops_its_refresh_token(
         "--force", input=API_KEY + "\n",
     )  # fmt: skip
     assert outcome.exit_code == 0, outcome.stderr
-    assert cache.read("me" + targets.REFRESH_SUFFIX) is None
+    assert cache.read("me" + cache.REFRESH_SUFFIX) is None
     token = run("token").stdout.strip()
     assert claims(token)["sub"] == project_id
 

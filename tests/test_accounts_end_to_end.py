@@ -11,7 +11,7 @@ from pathlib import Path
 from tests.conftest import PASSWORD, installed_command
 from tests.fakeup42 import FakeUp42
 from tests.helpers import USERNAME, add_profile
-from up42keys import cache, paths, targets
+from up42keys import cache, paths
 
 
 def expire(record_name: str) -> None:
@@ -44,7 +44,7 @@ def test_account_session(up42keys, server):
     assert all(PASSWORD not in request.body for request in server.requests[1:])
 
     expire("me")
-    expire("me" + targets.REFRESH_SUFFIX)
+    expire("me" + cache.REFRESH_SUFFIX)
     results.append(up42keys("token", "--json"))
     assert json.loads(results[-1].stdout)["project_id"] is None
     assert grant_types(server) == ["password", "refresh_token", "password"]

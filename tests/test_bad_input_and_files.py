@@ -196,11 +196,11 @@ CORRUPT_FILES = {
     "unknown version": (b"version = 2\n", "format version 2"),
     "kind of wrong type": (
         VALID_PROFILE.replace('kind = "project"', "kind = 5").encode(),
-        "lacks a kind or an api_url",
+        "has kind 5",
     ),
     "api_url of wrong type": (
         VALID_PROFILE.replace('api_url = "http://127.0.0.1:9"', "api_url = 1").encode(),
-        "lacks a kind or an api_url",
+        "has a setting that is not text",
     ),
     "project_id of wrong type": (
         VALID_PROFILE.replace(f'"{GOOD_ID}"', "7").encode(),
@@ -224,7 +224,7 @@ CORRUPT_FILES = {
     ),
     "client_id with a space": (
         (VALID_PROFILE + 'client_id = "up42 api"\n').encode(),
-        "invalid client_id 'up42 api'",
+        "the client ID has up to 64 letters",
     ),
 }
 

@@ -13,7 +13,8 @@ import pytest
 
 from tests.conftest import API_KEY, MemoryKeyring
 from tests.helpers import add_profile, claims
-from up42keys import keychain, paths
+from up42keys import paths
+from up42keys.store import keychain
 
 
 def test_add_verifies_stores_key_in_keyring_and_caches_token(

@@ -26,7 +26,7 @@ from pathlib import Path
 
 from tests.conftest import API_KEY, installed_command
 from tests.helpers import claims
-from up42keys import files, paths, targets
+from up42keys import cache, files, paths
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -116,7 +116,7 @@ class Home:
             found.append("orphan key")
         tokens = self.cache / paths.TOKENS_DIR
         records = os.listdir(tokens) if tokens.is_dir() else []
-        wanted = {*profiles, *(name + targets.REFRESH_SUFFIX for name in profiles)}
+        wanted = {*profiles, *(name + cache.REFRESH_SUFFIX for name in profiles)}
         if any(record not in wanted for record in records if ".tmp" not in record):
             found.append("orphan record")
         for root in (self.config, self.cache):

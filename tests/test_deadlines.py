@@ -16,7 +16,8 @@ import pytest
 from tests.fakeup42 import Fault
 from tests.helpers import add_profile
 from tests.test_network_faults import one_line_error
-from up42keys import client, paths, settings
+from up42keys import paths, settings
+from up42keys.remote import client
 
 TIMEOUT = 1.0
 SLOW_ANSWERS = {

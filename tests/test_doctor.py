@@ -15,7 +15,8 @@ from keyring.backends import fail
 from tests.conftest import API_KEY, PASSWORD, MemoryKeyring
 from tests.fakeup42 import Fault, closed_port_url
 from tests.helpers import USERNAME, add_profile
-from up42keys import cache, keychain, paths
+from up42keys import cache, paths
+from up42keys.store import keychain
 
 
 def doctor(run, *args: str) -> tuple[int, dict[str, dict[str, object]], list[dict[str, object]]]:

@@ -16,7 +16,7 @@ from tests.conftest import installed_command
 from tests.fakeup42 import Fault
 from tests.helpers import claims
 from tests.shellkit import add_prod_and_dev, require, run_shell, shell_env
-from up42keys import execute
+from up42keys.ops import execute
 
 # A child that reports each forwarded signal on stdout, and exits 42 on SIGTERM. On SIGUSR2
 # it reports how many times SIGINT arrived: the wakeup fd gets one byte per delivery, even

@@ -11,7 +11,8 @@ from keyring.errors import KeyringLocked
 
 from tests.conftest import API_KEY, MemoryKeyring, files_containing
 from tests.helpers import add_profile
-from up42keys import keychain, paths
+from up42keys import paths
+from up42keys.store import keychain
 
 
 class LockedKeyring(MemoryKeyring):

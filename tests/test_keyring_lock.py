@@ -16,7 +16,7 @@ from tests.test_concurrency import finish, spawn
 
 REWRITER = """
 import sys, time
-from up42keys import keychain
+from up42keys.store import keychain
 stop = time.monotonic() + float(sys.argv[1])
 count = 0
 while time.monotonic() < stop:

@@ -18,7 +18,7 @@ from tests.conftest import API_KEY, PASSWORD
 from tests.fakeup42 import FakeUp42, closed_port_url
 from tests.helpers import USERNAME, add_profile, claims
 from tests.terminal import ENTER, Terminal
-from up42keys import cache, paths, targets
+from up42keys import cache, kinds, paths, rules
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -136,10 +136,10 @@ def test_edit_region_moves_the_hosts_that_were_the_old_regions(up42keys, server)
         ).returncode
         == 0
     )  # fmt: skip
-    assert profiles_toml()["me"]["auth_url"] == targets.REGIONS["eu"][0]
+    assert profiles_toml()["me"]["auth_url"] == rules.REGIONS["eu"][0]
     assert up42keys("edit", "me", "--region", "sa", "--no-verify").returncode == 0
     table = profiles_toml()["me"]
-    assert (table["auth_url"], table["api_url"]) == targets.REGIONS["sa"]
+    assert (table["auth_url"], table["api_url"]) == rules.REGIONS["sa"]
 
 
 def test_edit_username_signs_in_as_the_new_account(up42keys, server, account):
@@ -334,7 +334,7 @@ def test_import_from_stdin(up42keys, project_id):
     assert profiles_toml() == {
         "prod": {
             "kind": "project",
-            "api_url": targets.DEFAULT_API_URL,
+            "api_url": rules.DEFAULT_API_URL,
             "project_id": project_id,
             "has_secret": False,
         }
@@ -385,8 +385,11 @@ IMPORT_BAD_INPUT = [
     ('[profiles.a]\nkind = "account"\nusername = "j@x.io"\nregion = "us"\n', "region must be"),
     ('[profiles.a]\nkind = "account"\nusername = "j@x.io"\nclient_id = ""\n', "the client ID"),
     ('[profiles.a]\nkind = "robot"\nproject_id = "{id}"\n', "has kind 'robot'"),
-    ('[profiles.a]\nproject_id = "{id}"\nprotected = "yes"\n', "of the wrong type"),
-    ('[profiles.".bad"]\nproject_id = "{id}"\n', "invalid profile name '.bad'"),
+    (
+        '[profiles.a]\nproject_id = "{id}"\nprotected = "yes"\n',
+        "'protected' of 'a' must be true or false",
+    ),
+    ('[profiles.".bad"]\nproject_id = "{id}"\n', "'.bad' is not a valid profile name"),
     ('profiles = "a"\n', "defines no profiles"),
     ("[profiles]\na = 1\n", "profile 'a' is not a table"),
 ]
@@ -546,10 +549,10 @@ def test_add_client_id_with_a_project_profile_is_exit_2(up42keys, project_id):
 
 
 def test_restore_command_names_a_client_id_that_is_not_the_default():
-    me = targets.account_profile("me", USERNAME, client_id="up42-sdk")
+    me = kinds.account_profile("me", USERNAME, client_id="up42-sdk")
     assert me.restore_command() == (
         f"up42keys add me --account --username {USERNAME} --client-id up42-sdk --force"
     )
-    default = targets.account_profile("me", USERNAME)
+    default = kinds.account_profile("me", USERNAME)
     assert "--client-id" not in default.restore_command()
     assert me.cache_key == default.cache_key + " up42-sdk"

@@ -16,7 +16,8 @@ import pytest
 
 from tests.fakeup42 import Fault, closed_port_url
 from tests.helpers import add_profile
-from up42keys import client, paths, settings
+from up42keys import paths, settings
+from up42keys.remote import client
 
 
 @pytest.fixture

@@ -19,7 +19,8 @@ import pytest
 from tests.conftest import API_KEY, PASSWORD
 from tests.fakeup42 import Fault
 from tests.helpers import add_profile
-from up42keys import client, paths
+from up42keys import paths
+from up42keys.remote import client
 
 GOOD_ID = "12345678-1234-1234-1234-123456789abc"
 USERINFO_URL = "https://PROJ:KEY-s3cr3t@api.up42.com"

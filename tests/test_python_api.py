@@ -17,8 +17,8 @@ import up42keys
 from tests.conftest import API_KEY
 from tests.fakeup42 import FakeUp42
 from tests.helpers import claims
-from up42keys import tokens
 from up42keys.cache import TokenRecord
+from up42keys.ops import tokens
 
 
 @pytest.fixture

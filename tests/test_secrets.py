@@ -18,7 +18,7 @@ import pytest
 from tests.conftest import API_KEY
 from tests.fakeup42 import Fault, closed_port_url
 from tests.helpers import add_profile, files_under, imported_modules
-from up42keys import cli, paths, targets
+from up42keys import cli, kinds, paths
 from up42keys.errors import Up42KeysError
 
 WRONG_KEY = "wrong-api-key-" + "0bad" * 6
@@ -108,24 +108,24 @@ def mint_failures(server, project_id):
     """Profiles and server states under which a mint fails, one after another."""
     yield (
         "rejected",
-        targets.ProjectProfile("p", project_id, server.url),
+        kinds.ProjectProfile("p", project_id, server.url),
         [Fault(401, json_body={"error": {"code": 401, "message": "Invalid credentials"}})],
     )
     yield (
         "unavailable",
-        targets.ProjectProfile("p", project_id, server.url),
+        kinds.ProjectProfile("p", project_id, server.url),
         [Fault(503, text_body="<html>down</html>", content_type="text/html")] * 3,
     )
     yield (
         "not a token",
-        targets.ProjectProfile("p", project_id, server.url),
+        kinds.ProjectProfile("p", project_id, server.url),
         [Fault(200, json_body={"data": {"accessToken": "opaque"}})],
     )
-    yield "refused", targets.ProjectProfile("p", project_id, closed_port_url()), []
+    yield "refused", kinds.ProjectProfile("p", project_id, closed_port_url()), []
 
 
 def test_errors_reprs_tracebacks_and_logs_hold_no_key(server, project_id, caplog, monkeypatch):
-    monkeypatch.setattr("up42keys.client.time.sleep", lambda _seconds: None)
+    monkeypatch.setattr("up42keys.remote.client.time.sleep", lambda _seconds: None)
     caplog.set_level(logging.DEBUG)
     forms = secret_forms(project_id, API_KEY)
     seen = 0

@@ -15,7 +15,8 @@ from tests.conftest import API_KEY, installed_command
 from tests.helpers import claims
 from tests.shellkit import ALL_SHELLS, POSIX_SHELLS, add_prod_and_dev, load, require, run_shell
 from tests.terminal import Terminal
-from up42keys import paths, shell
+from up42keys import paths
+from up42keys.ops import shell
 
 pytestmark = pytest.mark.shells
 

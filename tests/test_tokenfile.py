@@ -14,9 +14,10 @@ import pytest
 from tests.conftest import API_KEY
 from tests.fakeup42 import FakeUp42, Fault
 from tests.helpers import claims
-from up42keys import CredentialsRejectedError, ProfileNotFoundError, paths, tokens
+from up42keys import CredentialsRejectedError, ProfileNotFoundError, paths
 from up42keys.cache import TokenRecord
-from up42keys.tokenfile import TokenFileKeeper
+from up42keys.ops import tokens
+from up42keys.ops.tokenfile import TokenFileKeeper
 
 
 @pytest.fixture

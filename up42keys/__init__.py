@@ -13,8 +13,6 @@ httpx, keyring, jwt, requests nor up42-py.
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from up42keys import sdk
-    from up42keys.api import get_token, profiles
-    from up42keys.auth import Up42Auth
     from up42keys.errors import (
         CorruptFileError,
         CredentialsRejectedError,
@@ -25,7 +23,9 @@ if TYPE_CHECKING:
         Up42UnavailableError,
         UsageError,
     )
-    from up42keys.targets import Profile
+    from up42keys.integrations.api import get_token, profiles
+    from up42keys.integrations.httpauth import Up42Auth
+    from up42keys.kinds import Profile
 
 __version__ = "0.1.0"
 
@@ -74,10 +74,10 @@ __all__ = [
 
 # Public name -> the module that defines it, imported on first access.
 _LAZY = {
-    "get_token": "up42keys.api",
-    "profiles": "up42keys.api",
-    "Profile": "up42keys.targets",
-    "Up42Auth": "up42keys.auth",
+    "get_token": "up42keys.integrations.api",
+    "profiles": "up42keys.integrations.api",
+    "Profile": "up42keys.kinds",
+    "Up42Auth": "up42keys.integrations.httpauth",
     "sdk": "up42keys.sdk",
     **dict.fromkeys(
         (

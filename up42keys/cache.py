@@ -1,7 +1,8 @@
 """The token cache: one plain-text record per profile.
 
 A record is three lines, and this module is the only place that reads or
-writes them (README documents the format as a stable interface)::
+writes them (README documents the format as a stable interface), and the only
+one that knows what a record's name and its cache key say::
 
     1732800000            expiry, in epoch seconds
     project <id> <url>    what the token was minted for (its cache key)
@@ -18,7 +19,66 @@ fast path learns from the key index (``state.indexed_cache_key``).
 import os
 import time
 
-from up42keys import files, paths, targets
+from up42keys import files, paths, rules
+
+# Not typing.TYPE_CHECKING: the fast path must not import typing.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from up42keys.environment import EnvironmentCredentials
+    from up42keys.selection import ProfileName
+
+# Account profiles keep their refresh token in a record of its own, "<name>~refresh":
+# "~" cannot occur in a profile name, so it never collides with a profile's record.
+REFRESH_SUFFIX = "~refresh"
+# The environment credentials' records start with ".env-": a leading '.' is never a name.
+ENVIRONMENT_RECORD_PREFIX = ".env-"
+
+
+# -- record names and cache keys: what a record is for ---------------------------------------
+
+
+def owner_of(record_name: str) -> str:
+    """The profile whose lock guards a record (a refresh token's record is its profile's)."""
+    return record_name.split(REFRESH_SUFFIX, maxsplit=1)[0]
+
+
+def project_cache_key(project_id: str, api_url: str) -> str:
+    """What a project token's record is keyed by: a token serves this pair only."""
+    return f"project {project_id.lower()} {api_url}"
+
+
+def account_cache_key(
+    username: str, auth_url: str, api_url: str, client_id: str = rules.DEFAULT_CLIENT_ID
+) -> str:
+    """An account token serves this account, at these hosts, signed in as this client.
+
+    The client ID is added only when it is not the default, so that the tokens cached
+    before the setting existed keep serving.
+    """
+    key = f"account {username} {auth_url} {api_url}"
+    return key if client_id == rules.DEFAULT_CLIENT_ID else f"{key} {client_id}"
+
+
+def project_id_of(cache_key: str) -> str | None:
+    """The project a cache key's token serves (an account's token serves none): its parser."""
+    kind, _, rest = cache_key.partition(" ")
+    return rest.split(" ")[0] if kind == "project" else None
+
+
+def url_digest(url: str) -> str:
+    """16 hex digits that tell API URLs apart in a file name (64-bit FNV-1a).
+
+    Not hashlib: importing it loads OpenSSL, 2.5 ms on every cached-token call
+    of a pipeline. Nothing depends on the digest being secure: the record's
+    cache key is compared too, so a collision could only cost a mint.
+    """
+    digest = 0xCBF29CE484222325
+    for byte in url.encode():
+        digest = ((digest ^ byte) * 0x100000001B3) & 0xFFFFFFFFFFFFFFFF
+    return f"{digest:016x}"
+
+
+# -- the records ----------------------------------------------------------------------------
 
 
 class TokenRecord:
@@ -100,7 +160,7 @@ def fresh_record(
 
 
 def cached_record(
-    target: targets.ProfileName | targets.EnvironmentCredentials | None, min_ttl: float
+    target: "ProfileName | EnvironmentCredentials | None", min_ttl: float
 ) -> TokenRecord | None:
     """The fresh cached token for a target that ``selection.resolve`` gave, reading no TOML
     and no keyring.

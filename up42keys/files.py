@@ -28,15 +28,14 @@ def refuse_foreign(path: str, status: os.stat_result) -> None:
     """Raise the error that names the path and the ``chown`` when another user owns it."""
     if is_ours(status):
         return
-    import shlex
-
+    from up42keys import rules
     from up42keys.errors import ForeignFileError
 
     me = os.geteuid()
     sudo = "" if me == 0 else "sudo "
     raise ForeignFileError(
         f"{path} belongs to uid {status.st_uid}, not to you (uid {me}), so up42keys will not use "
-        f"it; make it yours with '{sudo}chown -R {me} {shlex.quote(path)}', or remove it"
+        f"it; make it yours with '{sudo}chown -R {me} {rules.shell_quote(path)}', or remove it"
     )
 
 

@@ -124,7 +124,7 @@ def token_record(record_name: str) -> str:
 
 
 def transition_file() -> str:
-    """The journal of a change in progress (up42keys.transition): a killed one is finished."""
+    """The journal of a change in progress (up42keys.store.journal): a killed one is finished."""
     return os.path.join(config_dir(), TRANSITION_FILE)
 
 

@@ -7,36 +7,115 @@ else the nearest ``.up42keys-profile`` in this directory or above (``pin``),
 else the active profile. ``resolve`` spells it out step by step, and every
 caller (the full path, the fast path, the Python API, ``env``, ``exec``,
 ``inspect``, ``current``, ``list``) goes through it; the shell prompt
-follows the same order in shell code (``up42keys.shell``). Stdlib only,
+follows the same order in shell code (``up42keys.ops.shell``). Stdlib only,
 without ``re``: the cached-token path and ``current`` resolve their target
 with this module alone.
 """
 
 import os
 
-from up42keys import state, targets
+from up42keys import environment, rules, state
+
+# Not typing.TYPE_CHECKING: the fast path must not import typing.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from up42keys.kinds import Profile
+
+PROFILE_ENV = "UP42KEYS_PROFILE"
+# Where the target of a command came from, in the order they win (``current --json``'s source).
+FROM_ARGUMENT = "argument"
+FROM_SHELL = PROFILE_ENV
+FROM_ENVIRONMENT = environment.FROM_ENVIRONMENT
+FROM_DIRECTORY = "directory"
+FROM_ACTIVE = "active"
 
 
-def resolve(argument: str | None) -> targets.ProfileName | targets.EnvironmentCredentials | None:
+class ProfileName:
+    """A profile chosen by name (argument, ``UP42KEYS_PROFILE``, a directory's file, ``active``),
+    not yet read.
+
+    What ``selection.resolve`` gives for a profile, so that the fast path can look its
+    cached token up without parsing profiles.toml; ``load`` reads the profile itself.
+    ``source`` says which step of the order chose it (``FROM_…``), ``path`` the directory
+    file that did (else None): a name that does not exist is reported as that source's fault.
+    """
+
+    __slots__ = ("name", "path", "source")
+
+    def __init__(self, name: str, source: str = FROM_ARGUMENT, path: str | None = None) -> None:
+        self.name = name
+        self.source = source
+        self.path = path
+
+    @property
+    def label(self) -> str:
+        return self.name
+
+    @property
+    def record_name(self) -> str:
+        return self.name
+
+    def current_cache_key(self) -> str | None:
+        """What the profile's token must be minted for, per the key index (None: unknown)."""
+        if rules.name_problem(self.name) is not None:
+            return None
+        return state.indexed_cache_key(self.name)
+
+    def load(self) -> "Profile":
+        """The profile, from the store (or the error: no such profile, bad name).
+
+        The error names what chose the missing profile where that is not the argument:
+        ``UP42KEYS_PROFILE`` or the directory's file, with the fix for each.
+        """
+        from up42keys.store import profile_file
+
+        if self.source not in (FROM_SHELL, FROM_DIRECTORY):
+            return profile_file.get(self.name)
+        if self.source == FROM_SHELL:
+            rules.check_name(self.name)
+        profiles = profile_file.load()
+        profile = profiles.get(self.name)
+        if profile is not None:
+            return profile
+        from up42keys.errors import ProfileNotFoundError
+
+        close = profile_file.suggestion(self.name, profiles)
+        if self.source == FROM_SHELL:
+            raise ProfileNotFoundError(
+                f"{PROFILE_ENV} names profile {self.name!r}, which does not exist",
+                f"{close}; or run 'unset {PROFILE_ENV}'",
+            )
+        directory = rules.shell_quote(os.path.dirname(self.path or ""))
+        raise ProfileNotFoundError(
+            f"{self.path} names profile {self.name!r}, which does not exist",
+            f"{close}; or drop the file: cd {directory} && up42keys pin --off",
+        )
+
+    def confirm(self) -> None:
+        """Raise unless the profile exists: ``current`` reports only a profile commands can use."""
+        self.load()
+
+
+def resolve(argument: str | None) -> "ProfileName | environment.EnvironmentCredentials | None":
     """The target of a command: a profile by name, the environment credentials, or None.
 
     Each step is one source, in order; the first that names a target wins. An
     empty argument is a name too (an invalid one), not the lack of one.
     """
     if argument is not None:
-        return targets.ProfileName(argument, targets.FROM_ARGUMENT)
-    shell_choice = os.environ.get(targets.PROFILE_ENV, "").strip()
+        return ProfileName(argument, FROM_ARGUMENT)
+    shell_choice = os.environ.get(PROFILE_ENV, "").strip()
     if shell_choice:
-        return targets.ProfileName(shell_choice, targets.FROM_SHELL)
-    credentials = targets.environment_credentials()
+        return ProfileName(shell_choice, FROM_SHELL)
+    credentials = environment.environment_credentials()
     if credentials is not None:
         return credentials
     pinned = state.find_pin()
     if pinned is not None:
         name, path = pinned
-        return targets.ProfileName(name, targets.FROM_DIRECTORY, path)
+        return ProfileName(name, FROM_DIRECTORY, path)
     active = state.read_active()
-    return None if active is None else targets.ProfileName(active, targets.FROM_ACTIVE)
+    return None if active is None else ProfileName(active, FROM_ACTIVE)
 
 
 def current_label() -> str | None:

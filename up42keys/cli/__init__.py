@@ -20,19 +20,15 @@ from click.shell_completion import CompletionItem
 from up42keys import (
     __version__,
     complete,
+    environment,
     errors,
-    jwtinfo,
-    keychain,
-    manager,
+    kinds,
     output,
     paths,
+    rules,
+    selection,
     settings,
-    shell,
     state,
-    store,
-    targets,
-    tokens,
-    transfer,
 )
 from up42keys.errors import (
     EXIT_ERROR,
@@ -42,11 +38,14 @@ from up42keys.errors import (
     Up42KeysError,
     UsageError,
 )
+from up42keys.ops import lifecycle, shell, switching, tokens, transfer
+from up42keys.remote import jwtinfo
+from up42keys.store import keychain, profile_file
 
 if TYPE_CHECKING:
     from click.shell_completion import ShellComplete
 
-    from up42keys import doctor  # imported by the command: list need not pay for it
+    from up42keys.ops import doctor  # imported by the command: list need not pay for it
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -59,7 +58,7 @@ def complete_profiles(
 ) -> list[CompletionItem]:
     """Profile names from the profile file alone: completion never opens the keyring."""
     try:
-        names = sorted(store.load())
+        names = sorted(profile_file.load())
     except Up42KeysError:
         return []
     return [CompletionItem(name) for name in names if name.startswith(incomplete)]
@@ -99,7 +98,7 @@ def min_ttl_option(value: str | None) -> float:
 
 def read_secret(what: str, from_stdin: bool, stdin_flag: str, *, keep_spaces: bool = False) -> str:
     """A secret from one line of stdin, or from a hidden prompt; never from argv."""
-    from up42keys import coredumps
+    from up42keys.store import coredumps
 
     coredumps.forbid()
     if from_stdin:
@@ -107,13 +106,13 @@ def read_secret(what: str, from_stdin: bool, stdin_flag: str, *, keep_spaces: bo
             line = sys.stdin.readline()
         except UnicodeDecodeError:
             raise UsageError(f"the {what} is not UTF-8 text", "paste it again") from None
-        return targets.check_secret(line, what, keep_spaces=keep_spaces)
+        return rules.check_secret(line, what, keep_spaces=keep_spaces)
     if not sys.stdin.isatty():
         raise UsageError(
             f"no terminal to ask for the {what}", f"pass it as one line on stdin with {stdin_flag}"
         )
     typed = click.prompt(what[0].upper() + what[1:], hide_input=True, err=True)
-    return targets.check_secret(typed, what, keep_spaces=keep_spaces)
+    return rules.check_secret(typed, what, keep_spaces=keep_spaces)
 
 
 def describe_expiry(expires_at: int | None, now: float | None = None) -> str:
@@ -154,12 +153,12 @@ def cli(ctx: click.Context) -> None:
 
 
 AUTH_URL_HELP = "Sign in here instead of the region's host."
-API_URL_HELP = f"The UP42 API [default: {targets.DEFAULT_API_URL}, or the account region's]."
+API_URL_HELP = f"The UP42 API [default: {rules.DEFAULT_API_URL}, or the account region's]."
 CLIENT_ID_HELP = (
     f"The OpenID client the account signs in as (with --account)"
-    f" [default: {targets.DEFAULT_CLIENT_ID}]."
+    f" [default: {rules.DEFAULT_CLIENT_ID}]."
 )
-REGION_CHOICE = click.Choice(list(targets.REGIONS))
+REGION_CHOICE = click.Choice(list(rules.REGIONS))
 
 
 @cli.command()
@@ -172,7 +171,7 @@ REGION_CHOICE = click.Choice(list(targets.REGIONS))
 @click.option(
     "--region",
     type=REGION_CHOICE,
-    help=f"The account's UP42 region (with --account) [default: {targets.DEFAULT_REGION}].",
+    help=f"The account's UP42 region (with --account) [default: {rules.DEFAULT_REGION}].",
 )
 @click.option("--auth-url", metavar="URL", help=AUTH_URL_HELP)
 @click.option("--api-url", metavar="URL", help=API_URL_HELP)
@@ -213,7 +212,7 @@ def add(
     file is left as it is). Unless --no-verify, UP42 must accept it first;
     when it does not, nothing is stored.
     """
-    profile: targets.Profile
+    profile: kinds.Profile
     sdk_password = None
     if account:
         refuse_flags("--account", ("--project-id", project_id), ("--api-key-stdin", api_key_stdin))
@@ -222,7 +221,7 @@ def add(
             username, sdk_password = username_and_password_from(from_sdk_config, username)
         if not username:
             raise UsageError("--account needs --username EMAIL, the account's email")
-        profile = targets.account_profile(
+        profile = kinds.account_profile(
             name,
             username,
             region=region,
@@ -246,11 +245,11 @@ def add(
             ("--from-sdk-config", from_sdk_config),
             ("--password-stdin", password_stdin),
         )
-        profile = targets.project_profile(name, project_id, api_url, protected=protected)
-    manager.check_can_add(name, force)
+        profile = kinds.project_profile(name, project_id, api_url, protected=protected)
+    lifecycle.check_can_add(name, force)
     # The other kind's stdin flag was refused above.
     secret = sdk_password or read_profile_secret(profile, api_key_stdin or password_stdin)
-    added = manager.add(profile, secret, verify=not no_verify, force=force)
+    added = lifecycle.add(profile, secret, verify=not no_verify, force=force)
     state = "verified" if added.record else "not verified"
     active = ", active" if added.active else ""
     protection = ", protected" if added.profile.protected else ""
@@ -258,7 +257,7 @@ def add(
     if from_sdk_config is not None:
         click.echo(
             f"{from_sdk_config} still holds the password in plain text; up42keys leaves it as it"
-            f" is. Delete it with: rm -- {transfer.shell_quoted(os.path.abspath(from_sdk_config))}",
+            f" is. Delete it with: rm -- {rules.shell_quote(os.path.abspath(from_sdk_config))}",
             err=True,
         )
 
@@ -274,7 +273,7 @@ def username_and_password_from(config_file: str, username: str | None) -> tuple[
     return sdk_username, password
 
 
-def read_profile_secret(profile: targets.Profile, from_stdin: bool) -> str:
+def read_profile_secret(profile: kinds.Profile, from_stdin: bool) -> str:
     """The secret that the profile's kind asks for, by the rules of ``read_secret``."""
     return read_secret(
         profile.asks_for, from_stdin, profile.stdin_flag, keep_spaces=profile.keeps_spaces
@@ -315,7 +314,7 @@ def edit(
     dropped. A protected profile is changed only after a confirmation on a
     terminal, or with --yes; without either nothing changes (exit 2).
     """
-    profile = store.get(name)
+    profile = profile_file.get(name)
     given = {
         option: value
         for option, value in (
@@ -333,7 +332,7 @@ def edit(
             "give --api-url, --auth-url, --region, --username or --client-id",
         )
     for option in given:
-        if option not in profile.editable:
+        if option not in profile.editable():
             raise UsageError(
                 f"--{option.replace('_', '-')} does not go with a {profile.kind} profile"
             )
@@ -344,7 +343,7 @@ def edit(
     if profile.protected and not yes:
         words = [f"--{option.replace('_', '-')}={value}" for option, value in given.items()]
         confirm_change_of_protected(name, "edit", [*words, *(["--no-verify"] if no_verify else [])])
-    record = manager.edit(profile, edited, verify=not no_verify)
+    record = lifecycle.edit(profile, edited, verify=not no_verify)
     click.echo(f"Edited profile {name!r} ({verified(record)}).", err=True)
 
 
@@ -361,7 +360,7 @@ def set_secret(name: str, api_key_stdin: bool, password_stdin: bool, no_verify: 
     must accept it first; when it does not, nothing changes. Also what stores
     the secret of an imported profile.
     """
-    profile = store.get(name)
+    profile = profile_file.get(name)
     given = {"--api-key-stdin": api_key_stdin, "--password-stdin": password_stdin}
     other_flag = next(flag for flag in given if flag != profile.stdin_flag)
     if given[other_flag]:
@@ -370,7 +369,7 @@ def set_secret(name: str, api_key_stdin: bool, password_stdin: bool, no_verify: 
         )
     keychain.require()
     secret = read_profile_secret(profile, api_key_stdin or password_stdin)
-    record = manager.set_secret(profile, secret, verify=not no_verify)
+    record = lifecycle.set_secret(profile, secret, verify=not no_verify)
     click.echo(f"Stored the {profile.asks_for} of profile {name!r} ({verified(record)}).", err=True)
 
 
@@ -382,8 +381,8 @@ def export_command(names: tuple[str, ...]) -> None:
     'up42keys import FILE' adds them elsewhere; each then needs its secret
     ('up42keys set-secret NAME').
     """
-    profiles = store.load()
-    chosen = [store.pick(profiles, targets.check_name(name)) for name in dict.fromkeys(names)]
+    profiles = profile_file.load()
+    chosen = [profile_file.pick(profiles, rules.check_name(name)) for name in dict.fromkeys(names)]
     if not names:
         chosen = [profiles[name] for name in sorted(profiles)]
     if not chosen:
@@ -414,7 +413,7 @@ def import_command(file: str, force: bool) -> None:
             raise UsageError(
                 f"cannot read {file} ({reason})", "give a file 'export' wrote"
             ) from None
-    for profile in manager.import_profiles(transfer.parse_import(text, where), force=force):
+    for profile in lifecycle.import_profiles(transfer.parse_import(text, where), force=force):
         secret = (
             "its secret kept"
             if profile.has_secret
@@ -434,7 +433,7 @@ def refuse_flags(kind_flag: str, *flags: tuple[str, object]) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON list.")
 def list_profiles(as_json: bool) -> None:
     """List the profiles, their kind, the active one and their cached tokens' state."""
-    rows = manager.rows()
+    rows = lifecycle.rows()
     if as_json:
         import json
 
@@ -465,21 +464,21 @@ def list_profiles(as_json: bool) -> None:
         click.echo(
             "  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)).rstrip()
         )
-    here = manager.used_here()
+    here = switching.used_here()
     if any(row.used_here and not row.active for row in rows) and here is not None:
         click.echo(f"> {here.name}: used here ({reason(here)}), not the active profile", err=True)
 
 
-def row_json(row: manager.Row) -> dict[str, Any]:
+def row_json(row: lifecycle.Row) -> dict[str, Any]:
     profile = row.profile
     return {
         "name": profile.name,
         "kind": profile.kind,
         "project_id": profile.project_id,
-        "username": profile.username,
-        "region": profile.region,
+        "username": profile.setting("username"),
+        "region": profile.setting("region"),
         "api_url": profile.api_url,
-        "client_id": profile.client_id,
+        "client_id": profile.setting("client_id"),
         "active": row.active,
         "used_here": row.used_here,
         "protected": profile.protected,
@@ -515,11 +514,11 @@ def use(name: str | None, this_shell: bool, yes: bool) -> None:
     if name is None:
         name = pick_profile()
     elif name == complete.DASH and not this_shell:
-        name = manager.previous()
-    profile = store.get(name)
+        name = switching.previous()
+    profile = profile_file.get(name)
     if profile.protected and not yes:
         confirm_protected(name)
-    manager.use(name, min_ttl=settings.min_ttl(), globally=not this_shell)
+    switching.use(name, min_ttl=settings.min_ttl(), globally=not this_shell)
     if this_shell:
         click.echo(name)
         click.echo(f"Switched this shell to profile {name!r}.", err=True)
@@ -538,11 +537,11 @@ def pick_profile() -> str:
             "no profile named, and no terminal to choose one on",
             "run 'up42keys use NAME' (see 'up42keys list')",
         )
-    names = sorted(store.load())
+    names = sorted(profile_file.load())
     if not names:
         raise tokens.no_active_profile()
     active = state.read_active()
-    from up42keys import picker  # subprocess and shutil: only the picker pays for them
+    from up42keys.cli import picker  # subprocess and shutil: only the picker pays for them
 
     fzf = picker.fzf_path()
     chosen = picker.choose_with_fzf(fzf, names, active) if fzf else choose_from_menu(names, active)
@@ -589,9 +588,7 @@ def confirm_change_of_protected(name: str, verb: str, options: list[str] | None 
     the fix repeats so that it does what was asked.
     """
     if not sys.stdin.isatty():
-        import shlex
-
-        command = shlex.join(["up42keys", verb, name, *(options or []), "--yes"])
+        command = rules.shell_command(["up42keys", verb, name, *(options or []), "--yes"])
         raise UsageError(
             f"profile {name!r} is protected",
             f"to {verb} it without a terminal, run '{command}'",
@@ -605,7 +602,7 @@ def confirm_change_of_protected(name: str, verb: str, options: list[str] | None 
 @click.option("--off", is_flag=True, help="Clear the mark instead.")
 def protect(name: str, off: bool) -> None:
     """Mark NAME as protected (production): the prompt shows it, 'use' asks first."""
-    manager.set_protected(name, not off)
+    switching.set_protected(name, not off)
     state = "no longer protected" if off else "protected"
     click.echo(f"Profile {name!r} is {state}.", err=True)
 
@@ -661,17 +658,17 @@ def current(explain: bool, as_json: bool) -> None:
         click.echo(target.label)
 
 
-ENVIRONMENT_REASON = f"{targets.PROJECT_ID_ENV} and {targets.PROJECT_KEY_ENV}"
+ENVIRONMENT_REASON = f"{environment.PROJECT_ID_ENV} and {environment.PROJECT_KEY_ENV}"
 
 
-def reason(target: targets.ProfileName | targets.EnvironmentCredentials) -> str:
+def reason(target: selection.ProfileName | environment.EnvironmentCredentials) -> str:
     """Why commands here use ``target``, as ``current --explain`` and ``list`` say it."""
-    if target.source == targets.FROM_DIRECTORY:
+    if target.source == selection.FROM_DIRECTORY:
         return f"from {target.path}"
     return {
-        targets.FROM_SHELL: targets.PROFILE_ENV,
-        targets.FROM_ENVIRONMENT: ENVIRONMENT_REASON,
-        targets.FROM_ACTIVE: "the active profile",
+        selection.FROM_SHELL: selection.PROFILE_ENV,
+        environment.FROM_ENVIRONMENT: ENVIRONMENT_REASON,
+        selection.FROM_ACTIVE: "the active profile",
     }[target.source]
 
 
@@ -688,7 +685,7 @@ def pin(name: str | None, off: bool) -> None:
     if off:
         if name is not None:
             raise UsageError("'pin --off' takes no NAME", "run 'up42keys pin --off'")
-        path, held = manager.unpin()
+        path, held = switching.unpin()
         if held is None:
             click.echo(f"No {paths.PIN_FILE} here ({path}); nothing was removed.", err=True)
         else:
@@ -700,11 +697,11 @@ def pin(name: str | None, off: bool) -> None:
         return
     if name is None:
         raise UsageError("give the profile to pin", "run 'up42keys pin NAME' (see 'up42keys list')")
-    path = manager.pin(name)
+    path = switching.pin(name)
     click.echo(f"Pinned profile {name!r} to this directory ({path}).", err=True)
-    here = manager.used_here()
-    if here is None or here.source != targets.FROM_DIRECTORY:
-        winner = ENVIRONMENT_REASON if here is None else f"{targets.PROFILE_ENV}={here.name}"
+    here = switching.used_here()
+    if here is None or here.source != selection.FROM_DIRECTORY:
+        winner = ENVIRONMENT_REASON if here is None else f"{selection.PROFILE_ENV}={here.name}"
         click.echo(f"Note: {winner} wins over the directory's profile in this shell.", err=True)
 
 
@@ -717,9 +714,9 @@ def remove(name: str, yes: bool) -> None:
     A protected profile is removed only after a confirmation on a terminal,
     or with --yes; without a terminal and --yes nothing is removed (exit 2).
     """
-    if store.get(name).protected and not yes:
+    if profile_file.get(name).protected and not yes:
         confirm_change_of_protected(name, "remove")
-    manager.remove(name)
+    lifecycle.remove(name)
     click.echo(f"Removed profile {name!r}.", err=True)
 
 
@@ -728,7 +725,7 @@ def remove(name: str, yes: bool) -> None:
 @click.argument("new")
 def rename(old: str, new: str) -> None:
     """Rename profile OLD to NEW; its key, tokens and active state follow."""
-    manager.rename(old, new)
+    lifecycle.rename(old, new)
     click.echo(f"Renamed profile {old!r} to {new!r}.", err=True)
 
 
@@ -762,9 +759,10 @@ def doctor_command(as_json: bool, offline: bool, fix: bool) -> int:
     Each profile's check mints one token (not cached); --offline skips them.
     Exit 0 when all is well, 1 when a problem was found.
     """
-    from up42keys import doctor, transition
+    from up42keys.ops import doctor
+    from up42keys.store import journal
 
-    fixed = transition.repair() if fix else []
+    fixed = journal.repair() if fix else []
     checks = doctor.run(offline=offline)
     problems = [check for check in checks if check.status == "problem"]
     if as_json:
@@ -839,7 +837,7 @@ def shell_init(shell_name: str) -> None:
 def target_environment(name: str | None) -> dict[str, str]:
     """The variables that hand the target's token and project to another program."""
     label, record = tokens.get_token_record(name, min_ttl=settings.min_ttl())
-    return shell.environment(label, tokens.project_id_of(record), record.token)
+    return shell.token_variables(label, tokens.project_id_of(record), record.token)
 
 
 @cli.command()
@@ -895,7 +893,7 @@ def exec_command(ctx: click.Context, name: str | None) -> int:
     argv = ctx.meta.get(EXEC_ARGV)
     if ctx.args or not argv:
         raise UsageError("give the command after '--': up42keys exec [NAME] -- CMD [ARGS...]")
-    from up42keys import execute
+    from up42keys.ops import execute
 
     return execute.run_with_token(name, argv, warn)
 

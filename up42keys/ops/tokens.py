@@ -5,17 +5,19 @@ handed out while it has more than ``min_ttl`` seconds left; otherwise the
 caller takes the profile's lock, reads the cache again (another process may
 have minted meanwhile) and only then mints. So any number of parallel
 callers on an expired cache make one request to UP42. How a target mints,
-and what it is called, the target itself knows (``up42keys.targets``).
+and what it is called, the target itself knows (``up42keys.kinds``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-from up42keys import cache, client, locks, selection, state, store, targets, transition
+from up42keys import cache, environment, kinds, selection
 from up42keys.errors import ProfileNotFoundError, Up42KeysError
+from up42keys.remote import client
+from up42keys.store import journal, locks, profile_file
 
-Target = targets.Target
+Target = kinds.Target
 
 NO_ACTIVE_PROFILE = "no profile is active"
 NO_ACTIVE_PROFILE_FIX = (
@@ -31,7 +33,7 @@ def no_active_profile() -> ProfileNotFoundError:
     several, the names to choose from; with none, the ``add`` forms.
     """
     try:
-        names = sorted(store.load())
+        names = sorted(profile_file.load())
     except Up42KeysError:  # a broken profile file has its own error, at the next command
         names = []
     if len(names) == 1:
@@ -46,15 +48,16 @@ def no_active_profile() -> ProfileNotFoundError:
 
 def resolve_target(argument: str | None) -> Target:
     """The profile or environment credentials a command acts on, or the error that says why none."""
-    transition.finish_pending()
+    journal.settle()
     target = selection.resolve(argument)
     if target is None:
         raise no_active_profile()
     return target.load()
 
 
-def current_target() -> targets.ProfileName | targets.EnvironmentCredentials:
+def current_target() -> selection.ProfileName | environment.EnvironmentCredentials:
     """What ``current`` reports: the target commands use here, a profile only once it exists."""
+    journal.settle()
     target = selection.resolve(None)
     if target is None:
         raise no_active_profile()
@@ -64,7 +67,7 @@ def current_target() -> targets.ProfileName | targets.EnvironmentCredentials:
 
 def project_id_of(record: cache.TokenRecord) -> str | None:
     """The project a record's token serves, from its cache key (account tokens name none)."""
-    return targets.project_id_of(record.cache_key)
+    return cache.project_id_of(record.cache_key)
 
 
 def get_record(
@@ -84,7 +87,7 @@ def get_record(
         if record is not None:
             return record
     with locks.profile_lock(name):
-        target = target.reloaded()
+        target = profile_file.reloaded(target)
         if not refresh:
             record = cache.fresh_record(name, min_ttl, target.cache_key)
             if record is not None:
@@ -103,10 +106,12 @@ def store_minted(target: Target, minted: client.MintedToken) -> cache.TokenRecor
     """
     record = cache.TokenRecord(minted.access_token, minted.expires_at, target.cache_key)
     cache.write(target.record_name, record)
-    target.keep_extras(minted)
-    if target.name is not None:
-        with store.locked():
-            state.write_current_token_if_active(target.name, record.token)
+    for record_name, extra in target.keep_extras(minted).items():
+        if extra is None:
+            cache.remove(record_name)
+        else:
+            cache.write(record_name, extra)
+    journal.publish_token(target.name, record.token)
     return record
 
 

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from up42keys.errors import Up42KeysError, Up42UnavailableError, UsageError
 
 if TYPE_CHECKING:
-    from up42keys.auth import Up42Auth
+    from up42keys.integrations.httpauth import Up42Auth
 
 SUPPORTED = ">=3.0, <5"
 SUPPORTED_MAJORS = (3, 4)

@@ -35,8 +35,8 @@ def run_with_token(argument: str | None, argv: list[str], on_error: Callable[[st
     ``UP42_PROJECT_API_KEY`` is dropped when the target is a profile, so the
     program never sees one project's ID beside another project's key.
     """
-    from up42keys import shell, tokens
-    from up42keys.tokenfile import TOKEN_FILE_ENV, TokenFileKeeper
+    from up42keys.ops import shell, tokens
+    from up42keys.ops.tokenfile import TOKEN_FILE_ENV, TokenFileKeeper
 
     with TokenFileKeeper(argument, on_error=on_error) as keeper:
         environment = dict(os.environ)
@@ -44,7 +44,7 @@ def run_with_token(argument: str | None, argv: list[str], on_error: Callable[[st
             environment.pop(variable, None)
         record = keeper.record
         label = keeper.target.label
-        environment.update(shell.environment(label, tokens.project_id_of(record), record.token))
+        environment.update(shell.token_variables(label, tokens.project_id_of(record), record.token))
         environment[TOKEN_FILE_ENV] = keeper.path
         return run(argv, environment)
 

@@ -4,7 +4,7 @@ It changes nothing: the keyring probe deletes the entry it writes, and the
 token that each profile's check mints is thrown away rather than cached (the
 check is that UP42 answers and accepts the credentials now). Every finding is
 a ``Check``; a problem always carries its fix. The command line prints them.
-``doctor --fix`` repairs first what it safely can (``transition.repair``):
+``doctor --fix`` repairs first what it safely can (``journal.repair``):
 what a killed process left, which the next change would repair too.
 """
 
@@ -16,8 +16,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from up42keys import __version__, keychain, paths, state, store, targets, tokens, transition
+from up42keys import __version__, environment, kinds, paths, rules, state
 from up42keys.errors import KeyringError, Up42KeysError
+from up42keys.ops import tokens
+from up42keys.store import journal, keychain, profile_file
 
 Status = Literal["ok", "problem", "skipped"]
 
@@ -124,8 +126,6 @@ def permission_checks() -> list[Check]:
 
 
 def _mode_problems(root: str) -> Iterator[Check]:
-    import shlex
-
     for directory, _, names in os.walk(root):
         candidates = [(directory, 0o700)]
         candidates += [(os.path.join(directory, name), 0o600) for name in sorted(names)]
@@ -140,7 +140,7 @@ def _mode_problems(root: str) -> Iterator[Check]:
                     "owner",
                     "problem",
                     f"{path} belongs to user ID {status.st_uid}, not to you",
-                    f"chown {os.getuid()} {shlex.quote(path)}",
+                    f"chown {os.getuid()} {rules.shell_quote(path)}",
                     {"path": path, "uid": status.st_uid},
                 )
             if mode != wanted:
@@ -148,16 +148,16 @@ def _mode_problems(root: str) -> Iterator[Check]:
                     "permissions",
                     "problem",
                     f"{path} has mode {mode:04o}, not {wanted:04o}",
-                    f"chmod {wanted:o} {shlex.quote(path)}",
+                    f"chmod {wanted:o} {rules.shell_quote(path)}",
                     {"path": path, "mode": f"{mode:04o}", "wanted": f"{wanted:04o}"},
                 )
 
 
-def profile_store_checks() -> tuple[dict[str, targets.Profile], list[Check]]:
+def profile_store_checks() -> tuple[dict[str, kinds.Profile], list[Check]]:
     """The profiles (none where the file is unreadable), and what is wrong with the store."""
     where = paths.profiles_file()
     try:
-        loaded = store.load()
+        loaded = profile_file.load()
     except Up42KeysError as error:
         return {}, [problem("profiles", error, f"repair or move away {where}", path=where)]
     active = state.read_active()
@@ -183,17 +183,17 @@ def leftover_checks() -> list[Check]:
     """What killed processes left: an interrupted change, temporary files, orphan records."""
     found = []
     try:
-        pending = transition.pending_change()
+        pending = journal.pending_change()
     except Up42KeysError as error:
         return [problem("changes", error, f"remove {paths.transition_file()}")]
     if pending is not None:
         found.append(Check("changes", "problem", pending, FIX_COMMAND + " to finish it now"))
-    strays = transition.stray_files()
+    strays = journal.stray_files()
     if strays:
         detail = f"{len(strays)} file(s) left by killed processes: {', '.join(strays)}"
         found.append(Check("leftovers", "problem", detail, FIX_COMMAND, {"paths": strays}))
     try:
-        orphans = transition.orphan_record_names(store.load())
+        orphans = journal.orphan_record_names(profile_file.load())
     except Up42KeysError:  # the profiles check says what is wrong with the file
         orphans = []
     if orphans:
@@ -206,16 +206,16 @@ def leftover_checks() -> list[Check]:
     return [Check("leftovers", "ok", detail)]
 
 
-def environment_target() -> tuple[targets.EnvironmentCredentials | None, list[Check]]:
+def environment_target() -> tuple[environment.EnvironmentCredentials | None, list[Check]]:
     """The environment credentials where both variables are set, or what is wrong with them."""
     try:
-        credentials = targets.environment_credentials()
+        credentials = environment.environment_credentials()
         if credentials is None:
             return None, []
         return credentials.checked(), []
     except Up42KeysError as error:
         fallback = "set UP42_PROJECT_ID, UP42_PROJECT_API_KEY and UP42_API_URL right"
-        return None, [problem(targets.ENVIRONMENT_LABEL, error, fallback)]
+        return None, [problem(environment.ENVIRONMENT_LABEL, error, fallback)]
 
 
 def target_check(target: tokens.Target, *, offline: bool) -> tuple[Check, float | None]:

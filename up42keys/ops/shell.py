@@ -13,7 +13,9 @@ survives any value: the tokens and IDs come from a server, not from us.
 
 from __future__ import annotations
 
-from up42keys import paths, targets
+from collections.abc import Callable
+
+from up42keys import environment, paths, rules, selection
 
 SHELLS = ("bash", "zsh", "fish")
 TOKEN_ENV = "UP42_TOKEN"  # noqa: S105 - the name of a variable, not a secret
@@ -21,17 +23,12 @@ TOKEN_ENV = "UP42_TOKEN"  # noqa: S105 - the name of a variable, not a secret
 SHELL_FUNCTION_ENV = "UP42KEYS_SHELL_FUNCTION"
 
 
-def posix_quote(value: str) -> str:
-    """``value`` in single quotes, for bash, zsh and sh: nothing inside them is special."""
-    return "'" + value.replace("'", "'\\''") + "'"
-
-
 def fish_quote(value: str) -> str:
     """``value`` in fish's single quotes, where only backslash and quote are special."""
     return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
-def environment(label: str, project_id: str | None, token: str) -> dict[str, str]:
+def token_variables(label: str, project_id: str | None, token: str) -> dict[str, str]:
     """The variables ``env`` prints and ``exec`` sets for a target and its token.
 
     ``UP42KEYS_PROFILE`` pins nested ``up42keys`` calls to the same profile;
@@ -39,9 +36,9 @@ def environment(label: str, project_id: str | None, token: str) -> dict[str, str
     """
     variables = {TOKEN_ENV: token}
     if project_id is not None:
-        variables[targets.PROJECT_ID_ENV] = project_id
-    if label != targets.ENVIRONMENT_LABEL:
-        variables[targets.PROFILE_ENV] = label
+        variables[environment.PROJECT_ID_ENV] = project_id
+    if label != environment.ENVIRONMENT_LABEL:
+        variables[selection.PROFILE_ENV] = label
     return variables
 
 
@@ -50,16 +47,20 @@ def env_lines(variables: dict[str, str], shell: str | None) -> str:
     if shell == "fish":
         lines = [f"set -gx {name} {fish_quote(value)}" for name, value in variables.items()]
     else:
-        lines = [f"export {name}={posix_quote(value)}" for name, value in variables.items()]
+        lines = [
+            f"export {name}={rules.shell_quote(value, always=True)}"
+            for name, value in variables.items()
+        ]
     return "".join(line + "\n" for line in lines)
 
 
 def init_code(shell: str) -> str:
     """The code ``shell-init`` prints for ``shell``, with today's directories baked in."""
+    quote: Callable[[str], str]
     if shell == "fish":
         quote, template = fish_quote, _FISH
     else:
-        quote = posix_quote
+        quote = rules.shell_quote
         template = _POSIX.replace("@SHELL@", shell).replace("@NOW@", _NOW[shell])
         template = template.replace("@SETUP@", _SETUP[shell]).replace("@LOCAL@", _LOCAL[shell])
     return (

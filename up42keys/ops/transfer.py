@@ -15,15 +15,12 @@ from __future__ import annotations
 
 import sys
 
-from up42keys import targets
+from up42keys import kinds, rules
 from up42keys.errors import UsageError
-from up42keys.targets import Profile
+from up42keys.kinds import Profile
 
 FORMAT_VERSION = 1
-# Settings a shared table may hold; ``has_secret`` is profiles.toml's own and is ignored.
-SETTINGS = frozenset(
-    {"kind", "api_url", "project_id", "username", "region", "auth_url", "client_id", "protected"}
-)
+# ``has_secret`` is profiles.toml's own: a shared table's is ignored.
 IGNORED = frozenset({"has_secret"})
 # Words that make a key look like it holds a secret ("api_key", "password", "refresh_token").
 SECRET_WORDS = ("key", "password", "passwd", "secret", "token", "credential")
@@ -71,56 +68,16 @@ def parse_import(text: str, where: str) -> list[Profile]:
 
 
 def _profile(name: str, table: object, where: str) -> Profile:
-    if not isinstance(table, dict):
-        raise UsageError(f"{where}: profile {name!r} is not a table", "see 'up42keys export'")
-    _refuse_secrets(table, where, f"profile {name!r}")
-    unknown = sorted(set(table) - SETTINGS - IGNORED)
-    if unknown:
-        raise UsageError(
-            f"{where}: profile {name!r} has unknown settings {', '.join(map(repr, unknown))}",
-            f"it may hold {', '.join(sorted(SETTINGS))}",
-        )
-    values = {key: table[key] for key in SETTINGS if key in table}
-    protected = values.pop("protected", False)
-    if not isinstance(protected, bool) or not all(isinstance(v, str) for v in values.values()):
-        raise UsageError(
-            f"{where}: profile {name!r} has a setting of the wrong type",
-            "'protected' is true or false, every other setting is text",
-        )
-    strings: dict[str, str] = {key: str(value) for key, value in values.items()}
-    kind = strings.pop("kind", "project")
-    if kind == "project":
-        others = sorted(set(strings) - {"project_id", "api_url"})
-        if others or "project_id" not in strings:
-            raise UsageError(
-                f"{where}: project profile {name!r} needs project_id"
-                + (f" and takes no {', '.join(others)}" if others else ""),
-                "see 'up42keys export'",
-            )
-        return targets.project_profile(
-            name,
-            strings["project_id"],
-            strings.get("api_url"),
-            protected=protected,
-            has_secret=False,
-        )
-    if kind == "account":
-        if "project_id" in strings or "username" not in strings:
-            raise UsageError(
-                f"{where}: account profile {name!r} needs username and takes no project_id",
-                "see 'up42keys export'",
-            )
-        return targets.account_profile(
-            name,
-            strings["username"],
-            region=strings.get("region"),
-            auth_url=strings.get("auth_url"),
-            api_url=strings.get("api_url"),
-            client_id=strings.get("client_id"),
-            protected=protected,
-            has_secret=False,
-        )
-    raise UsageError(f"{where}: profile {name!r} has kind {kind!r}", "use project or account")
+    """A shared table, held to ``add``'s rules by the one table parser; never with a secret."""
+    if isinstance(table, dict):
+        _refuse_secrets(table, where, f"profile {name!r}")
+        table = {key: value for key, value in table.items() if key not in IGNORED}
+    imported = kinds.from_table(name, table, where, _bad_import, stored=False)
+    return imported.replace(has_secret=False)
+
+
+def _bad_import(problem: str) -> UsageError:
+    return UsageError(problem, "see 'up42keys export' for the shape a file has")
 
 
 def _refuse_secrets(table: dict[str, object], where: str, what: str) -> None:
@@ -159,11 +116,6 @@ def read_sdk_config(path: str) -> tuple[str, str]:
             )
         fields.append(value)
     username, password = fields
-    return targets.check_username(username), targets.check_secret(
+    return rules.check_username(username), rules.check_secret(
         password, "password", keep_spaces=True
     )
-
-
-def shell_quoted(word: str) -> str:
-    """``word`` in single quotes, as a shell takes it back whatever it holds."""
-    return "'" + word.replace("'", "'\"'\"'") + "'"

@@ -13,6 +13,71 @@ undoes it: it deletes those keys, and nothing else was written.
 
 ``changing()`` is where every change starts: it finishes (or undoes) an interrupted change
 and sweeps what killed processes left (``sweep``), then hands over the profiles.
+
+This module is the one writer of the state files (through ``statefiles``) and of
+profiles.toml (through ``profile_file.save``); tests/test_layout.py holds every other
+module to reading them.
+
+Invariants. Every command keeps them, and so does a SIGKILL at any instant:
+readers (the fast path, the prompt, ``$(cat current-token)``) see them hold at
+every moment, and the state is the old one, the new one, or one that the next
+change completes or undoes by itself (tests/test_crash.py kills hundreds of
+changes to hold the code to that; tests/test_concurrency.py runs them at once):
+
+1. Every file is replaced atomically (``files.atomic_write``): a reader,
+   which takes no lock, sees the old file or the new one. A killed writer's
+   temporary file (``.NAME.PID.RANDOM.tmp``) is removed by the next change.
+2. ``active`` names a listed profile, or is absent. So does ``previous``
+   (``use`` writes it before ``active``, ``remove`` clears it before the
+   profile goes), except that ``rename`` carries it along just after its save:
+   a kill in between leaves it naming no profile, which ``use -`` takes as none.
+3. ``current-token`` holds a token of the active profile, or is absent;
+   it is written only under the store lock, after checking which profile is
+   active, and removed before any change that involves the active profile.
+4. A listed profile has its key in the keyring, or is marked
+   ``has_secret = false`` in profiles.toml (an imported profile; ``set-secret``
+   clears the mark in the change that stores the key).
+5. A token record is served only for the cache key it was minted for; the
+   key index vouches for a profile's key only while the profile file's
+   identity (inode, size, mtime) is the one it was written for.
+6. A protected marker exists for each protected profile (rewritten with
+   every save of the store, and by the next change after a crash).
+7. No keyring entry, token record or temporary file outlives the change
+   that made it unneeded: a killed change's are removed when the next change
+   finishes it (``doctor --fix`` too).
+
+The order of writes that keeps them, for every change (``journal.apply``
+is this list as code; ``add``, ``edit``, ``set-secret``, ``import``, ``remove``, ``rename``, ``use``
+and ``protect`` are Changes, and so is any new one):
+
+a. The journal (``journal``, config dir), where there are keys or token
+   records to change: the profiles, the active name and what to move or drop,
+   never a secret. A key that replaces another is staged in the keyring as
+   ``.staged.NAME`` first; a key for a name no profile has is written in
+   place. Then the journal says "committed". A change killed before that is
+   undone by the next one (it deletes those keys); after it, carried through
+   (it copies the staged ones in place).
+b. ``current-token`` goes, when the change involves the active profile.
+c. Staged keys are put in place (before the profile file lists them).
+d. ``active`` moves away from a profile before the profile file drops it.
+   A rename of the active profile lists both names while ``active`` moves.
+e. ``profiles.toml`` (with the key index and the protected markers).
+f. ``active`` moves to a profile once the profile file lists it.
+g. Keys of profiles no longer listed, and the staged keys, go; then the token
+   records of replaced or removed profiles; renamed ones move.
+h. ``current-token`` is written again from the active profile's record (when
+   it has a fresh one for its cache key); the journal goes.
+
+Each step may be done twice (the next change repeats the committed ones). A
+``use`` writes b, d or f and h, and needs no journal: a kill leaves the old or
+the new profile active and at worst no current-token, which the next change
+writes again. A mint writes the token record, then (under the store lock)
+current-token; commands that mint finish a pending change first.
+
+Lock order, always: the profiles' token locks (``locks.profile_lock``), in
+sorted order of their names (a pending change's included); then the store lock
+(``profile_file.locked``); a keyring lock, where one is taken, innermost. Readers
+take no lock.
 """
 
 from __future__ import annotations
@@ -22,9 +87,10 @@ import os
 from collections.abc import Iterator
 from typing import Any, NamedTuple
 
-from up42keys import cache, files, keychain, locks, paths, state, store, targets
-from up42keys.errors import CorruptFileError
-from up42keys.targets import Profile
+from up42keys import cache, files, kinds, paths, state
+from up42keys.errors import CorruptFileError, Up42KeysError
+from up42keys.kinds import Profile
+from up42keys.store import keychain, locks, profile_file, statefiles
 
 PREPARED = "prepared"
 COMMITTED = "committed"
@@ -65,7 +131,7 @@ class _Plan(NamedTuple):
             *(name for pair in self.moves for name in pair),
         }
         touched |= set(self.forget)
-        return {name.split(targets.REFRESH_SUFFIX)[0] for name in touched}
+        return {cache.owner_of(name) for name in touched}
 
     def document(self, phase: str) -> str:
         import json
@@ -96,7 +162,7 @@ def _read_journal() -> tuple[str, _Plan] | None:
         document: dict[str, Any] = json.loads(text)
         plan = _Plan(
             {
-                name: targets.from_table(name, table, where)
+                name: kinds.from_table(name, table, where, CorruptFileError)
                 for name, table in document["profiles"].items()
             },
             document["active"],
@@ -135,13 +201,13 @@ def _changing(
         with contextlib.ExitStack() as stack:
             for name in sorted(wanted):
                 stack.enter_context(locks.profile_lock(name))
-            stack.enter_context(store.locked())
+            stack.enter_context(profile_file.locked())
             pending = _read_journal()
             if pending is not None and not pending[1].names <= wanted:
                 continue  # another change was interrupted meanwhile: take its locks too
             if pending is not None:
                 _finish(*pending)
-            profiles = store.load()
+            profiles = profile_file.load()
             yield profiles, sweep(profiles, orphan_records=orphan_records)
             return
 
@@ -170,7 +236,7 @@ def apply(before: dict[str, Profile], change: Change) -> None:
         for name in set(before) | set(change.profiles)
         if before.get(name) != change.profiles.get(name)
     }
-    touched |= {name.split(targets.REFRESH_SUFFIX)[0] for name in change.forget}
+    touched |= {cache.owner_of(name) for name in change.forget}
     plan = _Plan(
         change.profiles,
         change.active,
@@ -183,6 +249,8 @@ def apply(before: dict[str, Profile], change: Change) -> None:
     )
     journal = bool(plan.staged or plan.fresh or plan.drop_keys or plan.moves or plan.forget)
     previous = {name: keychain.find_secret(name) for name in plan.staged if name in before}
+    renamed = {cache.owner_of(old): cache.owner_of(new) for old, new in change.moves}
+    _follow_previous(active, change, renamed)
     identity = state.profile_file_identity()
     try:
         if journal:
@@ -201,6 +269,69 @@ def apply(before: dict[str, Profile], change: Change) -> None:
             _undo(plan, previous, active)
         raise
     _after_the_save(plan)
+    if state.read_previous() in renamed:
+        statefiles.write_previous(renamed[state.read_previous() or ""])
+
+
+def _follow_previous(active: str | None, change: Change, renamed: dict[str, str]) -> None:
+    """``previous`` (for ``use -``) before the change: the profile a switch leaves, and never
+    one the change drops. A kill after this leaves it equal to ``active`` at worst; a rename
+    carries it along just after the save (a kill in between: it names no profile, which
+    ``use -`` takes as none)."""
+    if active is not None and active != change.active and active in change.profiles:
+        statefiles.write_previous(active)
+    elif (previous := state.read_previous()) is not None and previous not in {
+        *change.profiles,
+        *renamed,
+    }:
+        statefiles.write_previous(None)
+
+
+def _save(profiles: dict[str, Profile]) -> None:
+    """profiles.toml, then what follows it: the key index and the protected markers."""
+    profile_file.save(profiles)
+    _reindex(profiles, state.profile_file_identity())
+    statefiles.sync_protected({name for name, profile in profiles.items() if profile.protected})
+
+
+def _reindex(profiles: dict[str, Profile], identity: str | None) -> None:
+    statefiles.write_key_index(
+        identity, {name: profile.cache_key for name, profile in profiles.items()}
+    )
+
+
+def settle() -> None:
+    """What every command that relies on the state does first: finish an interrupted change,
+    and put the fast path back in service after a hand edit of profiles.toml (the key index
+    is rewritten when it no longer describes the file). Cheap: a stat or two where all is well.
+    """
+    finish_pending()
+    if state.indexed_names() is None:
+        # A broken profile file is reported by the command that reads it.
+        with contextlib.suppress(Up42KeysError):
+            _reindex(*profile_file.load_with_identity())
+
+
+def publish_token(name: str | None, token: str) -> None:
+    """The active profile's fresh token to current-token, under the store lock (the lock
+    ``use`` holds while it switches): it never gets a profile's that is no longer active.
+
+    ``name`` None (the environment credentials) is never the active profile.
+    """
+    if name is None:
+        return
+    with profile_file.locked():
+        statefiles.write_current_token_if_active(name, token)
+
+
+def pin(directory: str, name: str) -> str:
+    """Write ``directory``'s pin file naming ``name``; its path."""
+    return statefiles.write_pin(directory, name)
+
+
+def unpin(directory: str) -> str | None:
+    """Remove ``directory``'s pin file: the name it held ("" if none), None if there was none."""
+    return statefiles.remove_pin(directory)
 
 
 def _undo(plan: _Plan, previous: dict[str, str | None], active: str | None) -> None:
@@ -215,18 +346,18 @@ def _undo(plan: _Plan, previous: dict[str, str | None], active: str | None) -> N
             else:
                 keychain.set_secret(name, secret)
             keychain.delete_secret(name, staged=True)
-        state.write_active(active)
+        statefiles.write_active(active)
         files.remove_file(paths.transition_file())
-        _restore_current_token(store.load())
+        _restore_current_token(profile_file.load())
 
 
 def _finish(phase: str, plan: _Plan) -> None:
     """Carry a committed change through; undo one that was not (only keys were written)."""
     if phase == COMMITTED:
-        _up_to_the_save(plan, {}, store.load(), state.read_active())
+        _up_to_the_save(plan, {}, profile_file.load(), state.read_active())
         _after_the_save(plan)
         return
-    listed = store.load()
+    listed = profile_file.load()
     for name in plan.staged:
         keychain.delete_secret(name, staged=True)
     for name in plan.fresh:
@@ -241,26 +372,26 @@ def _up_to_the_save(
     """The writes up to the profile file's, in the order up42keys.state states; each may be
     done again (by the next change, after a crash)."""
     if plan.clear_current:
-        state.remove_current_token()
+        statefiles.remove_current_token()
     for name in plan.staged:
         secret = secrets.get(name) or keychain.find_secret(name, staged=True)
         if secret:  # else it was put in place already, and its staged copy deleted
             keychain.set_secret(name, secret)
     if active != plan.active and (plan.active is None or plan.active in listed):
-        state.write_active(plan.active)  # away from a profile before it goes
+        statefiles.write_active(plan.active)  # away from a profile before it goes
     elif active != plan.active and active in listed and active not in plan.profiles:
         # A rename of the active profile: both names are listed while active moves over.
-        store.save({**listed, **plan.profiles})
-        state.write_active(plan.active)
+        _save({**listed, **plan.profiles})
+        statefiles.write_active(plan.active)
     if plan.profiles != listed or plan.staged or plan.fresh:  # the file says when a key counts
-        store.save(plan.profiles)
+        _save(plan.profiles)
 
 
 def _after_the_save(plan: _Plan) -> None:
     """The writes after the profile file's: active to a new profile, and what the old state
     leaves over goes."""
     if state.read_active() != plan.active:
-        state.write_active(plan.active)  # to a profile once it is listed
+        statefiles.write_active(plan.active)  # to a profile once it is listed
     for name in plan.drop_keys:
         keychain.delete_secret(name)
     for name in plan.staged:
@@ -280,7 +411,7 @@ def _restore_current_token(profiles: dict[str, Profile]) -> None:
         return
     record = cache.fresh_record(active, 0, profiles[active].cache_key)
     if record is not None:
-        state.write_current_token(record.token)
+        statefiles.write_current_token(record.token)
 
 
 def sweep(profiles: dict[str, Profile], *, orphan_records: bool = False) -> list[str]:
@@ -302,7 +433,7 @@ def sweep(profiles: dict[str, Profile], *, orphan_records: bool = False) -> list
             else:
                 files.remove_file(path)
             done.append(f"removed {path}, left by a process that was killed")
-    state.sync_protected({name for name, profile in profiles.items() if profile.protected})
+    statefiles.sync_protected({name for name, profile in profiles.items() if profile.protected})
     if orphan_records:
         for record_name in orphan_record_names(profiles):
             cache.remove(record_name)
@@ -338,7 +469,7 @@ def orphan_record_names(profiles: dict[str, Profile]) -> list[str]:
         name
         for name in present
         if name not in wanted
-        and not name.startswith(targets.ENVIRONMENT_RECORD_PREFIX)
+        and not name.startswith(cache.ENVIRONMENT_RECORD_PREFIX)
         and not files.is_temporary(name)
     )
 

@@ -44,9 +44,10 @@ import anyio.to_thread
 import httpx
 from anyio.lowlevel import RunVar
 
-from up42keys import settings, tokens
+from up42keys import settings
 from up42keys.cache import TokenRecord
 from up42keys.errors import UsageError
+from up42keys.ops import tokens
 
 if TYPE_CHECKING:
     import requests

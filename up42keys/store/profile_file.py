@@ -6,7 +6,7 @@ it and replace it atomically, so concurrent ``add``, ``use``, ``remove`` and
 means they see a whole file. A file that does not parse is never written
 over: every command that would write refuses until the user repairs it.
 
-What a profile is lives in ``up42keys.targets``; the plain-text state that
+What a profile is lives in ``up42keys.kinds``; the plain-text state that
 follows each save (the key index, the protected markers) in ``up42keys.state``.
 """
 
@@ -17,15 +17,23 @@ import sys
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 
-from up42keys import files, paths, state, targets
+from up42keys import files, kinds, paths, rules, state
 from up42keys.errors import CorruptFileError, ProfileNotFoundError
-from up42keys.targets import Profile
+from up42keys.kinds import Profile, Target
 
 FORMAT_VERSION = 1
 
 
 def load() -> dict[str, Profile]:
-    """All profiles by name; an empty dict when there is no file yet."""
+    """All profiles by name; an empty dict when there is no file yet. Reading never writes."""
+    return load_with_identity()[0]
+
+
+def load_with_identity() -> tuple[dict[str, Profile], str | None]:
+    """The profiles, and the identity of the file they were read from (None: no file).
+
+    The identity is what the key index is written for (``state.file_identity``).
+    """
     if sys.version_info >= (3, 11):
         import tomllib as toml_reader
     else:
@@ -38,7 +46,7 @@ def load() -> dict[str, Profile]:
             identity = state.file_identity(status)
             document = toml_reader.load(stream)
     except FileNotFoundError:
-        return {}
+        return {}, None
     except OSError as error:
         raise CorruptFileError(
             f"cannot read {where} ({error.strerror})", "make it a file you can read"
@@ -57,10 +65,14 @@ def load() -> dict[str, Profile]:
     tables = document.get("profiles", {})
     if not isinstance(tables, dict):
         raise CorruptFileError(f"{where}: 'profiles' is not a table", "repair it")
-    loaded = {name: targets.from_table(name, table, where) for name, table in tables.items()}
-    # After a hand edit, the first full read puts the fast path back in service.
-    state.write_key_index(identity, _cache_keys(loaded))
-    return loaded
+    loaded = {
+        name: kinds.from_table(name, table, where, _corrupt) for name, table in tables.items()
+    }
+    return loaded, identity
+
+
+def _corrupt(problem: str) -> CorruptFileError:
+    return CorruptFileError(problem, "repair it or restore a backup")
 
 
 def _cache_keys(loaded: dict[str, Profile]) -> dict[str, str]:
@@ -68,7 +80,15 @@ def _cache_keys(loaded: dict[str, Profile]) -> dict[str, str]:
 
 
 def get(name: str) -> Profile:
-    return pick(load(), targets.check_name(name))
+    return pick(load(), rules.check_name(name))
+
+
+def reloaded(target: Target) -> Target:
+    """``target`` as the store has it now (another process may have changed it).
+
+    A target the store does not hold (no name: the environment credentials) is as it is.
+    """
+    return target if target.name is None else get(target.name)
 
 
 def pick(loaded: dict[str, Profile], name: str) -> Profile:
@@ -90,7 +110,8 @@ def suggestion(name: str, names: Iterable[str]) -> str:
 
 
 def save(loaded: dict[str, Profile]) -> None:
-    """Replace the profile file and bring the key index and protected markers in line with it."""
+    """Replace the profile file. Only the journal calls this: the key index and the
+    protected markers follow it there."""
     import tomli_w
 
     document = {
@@ -98,8 +119,6 @@ def save(loaded: dict[str, Profile]) -> None:
         "profiles": {name: loaded[name].to_toml() for name in sorted(loaded)},
     }
     files.atomic_write(paths.profiles_file(), tomli_w.dumps(document))
-    state.write_key_index(state.profile_file_identity(), _cache_keys(loaded))
-    state.sync_protected({name for name, profile in loaded.items() if profile.protected})
 
 
 @contextmanager
@@ -108,7 +127,7 @@ def locked() -> Iterator[None]:
 
     Taken after any profile token locks (the lock order: see up42keys.state).
     """
-    from up42keys import locks
+    from up42keys.store import locks
 
     files.ensure_private_dir(paths.config_dir())
     with locks.hold(os.path.join(paths.config_dir(), ".profiles.lock"), "the profile file"):

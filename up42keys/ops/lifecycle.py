@@ -2,20 +2,22 @@
 ``list``'s rows.
 
 Each change is whole or not at all, even when the process is killed: it says
-what the state is to be (a ``transition.Change``) inside ``transition.changing``
-(the locks, in the order up42keys.state documents) and ``transition.apply``
+what the state is to be (a ``journal.Change``) inside ``journal.changing``
+(the locks, in the order up42keys.state documents) and ``journal.apply``
 writes it in the crash-safe order; an error before the profile file is written
 puts the keyring back.
 """
 
 from __future__ import annotations
 
-import os
 from typing import TYPE_CHECKING, NamedTuple
 
-from up42keys import cache, keychain, paths, selection, state, store, targets, tokens, transition
-from up42keys.errors import ProfileNotFoundError, Up42KeysError, UsageError
-from up42keys.targets import Profile, check_name
+from up42keys import cache, state
+from up42keys.errors import Up42KeysError, UsageError
+from up42keys.kinds import Profile
+from up42keys.ops import switching, tokens
+from up42keys.rules import check_name
+from up42keys.store import journal, keychain, profile_file
 
 if TYPE_CHECKING:
     pass
@@ -23,7 +25,7 @@ if TYPE_CHECKING:
 
 def refuse_existing(name: str, force: bool, profiles: dict[str, Profile] | None = None) -> None:
     """Fail early, before asking for a secret, when ``add`` would replace a profile."""
-    if not force and name in (store.load() if profiles is None else profiles):
+    if not force and name in (profile_file.load() if profiles is None else profiles):
         raise UsageError(f"profile {name!r} exists", "add --force to replace it")
 
 
@@ -49,7 +51,7 @@ def add(profile: Profile, secret: str, *, verify: bool, force: bool) -> Added:
     """Store a profile and its secret; with ``verify``, only once UP42 has accepted them."""
     check_can_add(profile.name, force)
     minted = profile.mint_with(secret) if verify else None
-    with transition.changing(profile.name) as profiles:
+    with journal.changing(profile.name) as profiles:
         existing = profiles.get(profile.name)
         refuse_existing(profile.name, force, profiles)
         if existing is not None and existing.protected:
@@ -57,14 +59,14 @@ def add(profile: Profile, secret: str, *, verify: bool, force: bool) -> Added:
         active = state.read_active()
         if active is None or active not in profiles:
             active = profile.name
-        change = transition.Change(
+        change = journal.Change(
             {**profiles, profile.name: profile},
             active,
             secrets={profile.name: secret},
             # The old profile's tokens (an account's refresh token too) never outlive it.
             forget=existing.record_names if existing is not None else (),
         )
-        transition.apply(profiles, change)
+        journal.apply(profiles, change)
         record = tokens.store_minted(profile, minted) if minted is not None else None
     return Added(profile, active == profile.name, record)
 
@@ -77,12 +79,12 @@ def edit(profile: Profile, edited: Profile, *, verify: bool) -> cache.TokenRecor
     token, are dropped: they were minted for the old settings.
     """
     minted = edited.mint_with(profile.secret()) if verify else None
-    with transition.changing(profile.name) as profiles:
+    with journal.changing(profile.name) as profiles:
         _refuse_changed_meanwhile(profile, profiles)
-        change = transition.Change(
+        change = journal.Change(
             {**profiles, profile.name: edited}, state.read_active(), forget=profile.record_names
         )
-        transition.apply(profiles, change)
+        journal.apply(profiles, change)
         return tokens.store_minted(edited, minted) if minted is not None else None
 
 
@@ -94,16 +96,16 @@ def set_secret(profile: Profile, secret: str, *, verify: bool) -> cache.TokenRec
     """
     keychain.require()
     minted = profile.mint_with(secret) if verify else None
-    with transition.changing(profile.name) as profiles:
+    with journal.changing(profile.name) as profiles:
         _refuse_changed_meanwhile(profile, profiles)
         updated = profile if profile.has_secret else profile.replace(has_secret=True)
-        change = transition.Change(
+        change = journal.Change(
             {**profiles, profile.name: updated},
             state.read_active(),
             secrets={profile.name: secret},
             forget=profile.record_names,
         )
-        transition.apply(profiles, change)
+        journal.apply(profiles, change)
         return tokens.store_minted(updated, minted) if minted is not None else None
 
 
@@ -123,7 +125,7 @@ def import_profiles(imported: list[Profile], *, force: bool) -> list[Profile]:
     it would be sent for the wrong project or account.
     """
     names = [profile.name for profile in imported]
-    with transition.changing(*names) as profiles:
+    with journal.changing(*names) as profiles:
         existing = sorted(name for name in names if name in profiles)
         if existing and not force:
             named = ", ".join(map(repr, existing))
@@ -136,14 +138,11 @@ def import_profiles(imported: list[Profile], *, force: bool) -> list[Profile]:
         for profile in imported:
             old = replaced.get(profile.name)
             keeps_secret = (
-                old is not None
-                and old.has_secret
-                and (old.kind, old.project_id, old.username)
-                == (profile.kind, profile.project_id, profile.username)
+                old is not None and old.has_secret and old.secret_scope == profile.secret_scope
             )
             after[profile.name] = profile.replace(has_secret=keeps_secret)
         forget = tuple(name for old in replaced.values() for name in old.record_names)
-        transition.apply(profiles, transition.Change(after, state.read_active(), forget=forget))
+        journal.apply(profiles, journal.Change(after, state.read_active(), forget=forget))
         # After the profile file no longer counts on them: a key of another project goes.
         for name, old in replaced.items():
             if not after[name].has_secret and old.has_secret:
@@ -154,116 +153,35 @@ def import_profiles(imported: list[Profile], *, force: bool) -> list[Profile]:
 def remove(name: str) -> None:
     """Remove a profile, its keyring entry and its cached tokens."""
     check_name(name)
-    with transition.changing(name) as profiles:
-        profile = store.pick(profiles, name)
+    with journal.changing(name) as profiles:
+        profile = profile_file.pick(profiles, name)
         active = state.read_active()
         rest = {other: kept for other, kept in profiles.items() if other != name}
-        change = transition.Change(
+        change = journal.Change(
             rest, None if active == name else active, forget=profile.record_names
         )
-        # Before the profile goes: 'previous' never names a profile that is not listed.
-        if state.read_previous() == name:
-            state.write_previous(None)
-        transition.apply(profiles, change)
+        journal.apply(profiles, change)
 
 
 def rename(old: str, new: str) -> None:
     """Rename a profile; its keyring entry, cached tokens and the active pointer follow."""
     check_name(old)
     check_name(new)
-    with transition.changing(old, new) as profiles:
-        profile = store.pick(profiles, old)
+    with journal.changing(old, new) as profiles:
+        profile = profile_file.pick(profiles, old)
         if new in profiles:
             raise UsageError(f"profile {new!r} exists", "remove it first or pick another name")
         secret = keychain.find_secret(old)
         renamed = profile.renamed(new)
         rest = {name: kept for name, kept in profiles.items() if name != old}
         active = state.read_active()
-        change = transition.Change(
+        change = journal.Change(
             {**rest, new: renamed},
             new if active == old else active,
             secrets={new: secret} if secret is not None else None,
             moves=tuple(zip(profile.record_names, renamed.record_names, strict=True)),
         )
-        transition.apply(profiles, change)
-        if state.read_previous() == old:
-            state.write_previous(new)
-
-
-def use(name: str, *, min_ttl: float, globally: bool = True) -> cache.TokenRecord:
-    """Make ``name`` active (unless only this shell switches), with a fresh token first.
-
-    Atomic: when no token can be had, the error leaves the active profile and
-    the current-token file exactly as they were.
-    """
-    transition.finish_pending()
-    record = tokens.get_record(store.get(name), min_ttl=min_ttl)
-    if globally:
-        with transition.changing(name) as profiles:
-            if name not in profiles:
-                raise ProfileNotFoundError(f"profile {name!r} was removed meanwhile")
-            # 'previous' first: a kill between the two leaves it equal to active at worst.
-            active = state.read_active()
-            if active is not None and active != name:
-                state.write_previous(active)
-            transition.apply(profiles, transition.Change(profiles, name))
-    return record
-
-
-def previous() -> str:
-    """The profile that was active before the last switch, for ``use -``."""
-    name = state.read_previous()
-    # Not listed: a rename killed right after its save had not carried it along yet.
-    if name is None or name not in store.load():
-        raise ProfileNotFoundError(
-            "no previous profile to switch back to",
-            "switch with 'up42keys use NAME' (see 'up42keys list'); 'use -' then switches back",
-        )
-    return name
-
-
-def pin(name: str) -> str:
-    """Make this directory (and those below) use profile ``name``; the file's path.
-
-    Only an existing profile is pinned: the file names one of the user's own profiles.
-    """
-    store.get(name)
-    return state.write_pin(_here(), name)
-
-
-def unpin() -> tuple[str, str | None]:
-    """Remove this directory's file: its path and the name it held (None: there was none)."""
-    here = _here()
-    return os.path.join(here, paths.PIN_FILE), state.remove_pin(here)
-
-
-def _here() -> str:
-    # os.getcwd raises for a directory that is gone; the error boundary reports it.
-    return state.working_directory() or os.getcwd()
-
-
-def used_here() -> targets.ProfileName | None:
-    """The profile commands here use (``UP42KEYS_PROFILE``, a directory's file, the active one).
-
-    None when none is, or the environment credentials are used; a malformed
-    ``UP42_PROJECT_ID`` is for the commands that use it to report.
-    """
-    try:
-        target = selection.resolve(None)
-    except UsageError:
-        return None
-    return target if isinstance(target, targets.ProfileName) else None
-
-
-def set_protected(name: str, protected: bool) -> Profile:
-    """Mark a profile as production (or not): the prompt shows it and ``use`` asks first."""
-    check_name(name)
-    with transition.changing(name) as profiles:
-        changed = store.pick(profiles, name).replace(protected=protected)
-        transition.apply(
-            profiles, transition.Change({**profiles, name: changed}, state.read_active())
-        )
-        return changed
+        journal.apply(profiles, change)
 
 
 class Row(NamedTuple):
@@ -277,9 +195,10 @@ class Row(NamedTuple):
 
 
 def rows() -> list[Row]:
-    profiles = store.load()
+    journal.settle()
+    profiles = profile_file.load()
     active = state.read_active()
-    here = used_here()
+    here = switching.used_here()
     result = []
     for name in sorted(profiles):
         profile = profiles[name]

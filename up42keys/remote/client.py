@@ -133,7 +133,7 @@ def post_token_request(
     """
     import httpx
 
-    from up42keys import deadline
+    from up42keys.remote import deadline
 
     timeout = settings.timeout()
     clock = deadline.Deadline()
@@ -280,7 +280,7 @@ def _expiry(url: str, token: str, expires_in: object, now: int) -> int:
             )
         if expires_in > 0:
             return now + int(min(expires_in, MAX_TOKEN_SECONDS))
-    from up42keys import jwtinfo
+    from up42keys.remote import jwtinfo
 
     exp = jwtinfo.expiry(token)
     return exp if exp is not None else now + DEFAULT_TOKEN_SECONDS

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 SERVICE = "up42keys"
 # The entry 'doctor' writes and deletes again: a leading '.' is never a profile's name.
 PROBE_USER = ".doctor-probe"
-# A new key waits here until the change that stores it is committed (up42keys.transition).
+# A new key waits here until the change that stores it is committed (up42keys.store.journal).
 STAGED_PREFIX = ".staged."
 NO_KEYRING = "no OS keyring is available"
 NO_KEYRING_FIX = (
@@ -86,7 +86,8 @@ def _call(action: str, operation: Callable[[], T]) -> T:
     innermost in the lock order (profile locks, then the store's, then this),
     means "no secret" is only ever said after a whole read.
     """
-    from up42keys import locks, paths
+    from up42keys import paths
+    from up42keys.store import locks
 
     # No keyring at all: say so before the lock creates a file.
     _translated(action, _usable)
@@ -139,7 +140,7 @@ def _user(profile_name: str, staged: bool) -> str:
 def find_secret(profile_name: str, *, staged: bool = False) -> str | None:
     """The stored secret (``staged``: the new one, not yet in place), or None where there is
     none (for rollbacks)."""
-    from up42keys import coredumps
+    from up42keys.store import coredumps
 
     coredumps.forbid()
     return _call(

@@ -7,8 +7,10 @@ classes. Nothing here opens the keyring unless a token has to be minted.
 
 from __future__ import annotations
 
-from up42keys import settings, store, tokens
-from up42keys.targets import Profile
+from up42keys import settings
+from up42keys.kinds import Profile
+from up42keys.ops import tokens
+from up42keys.store import profile_file
 
 
 def get_token(profile: str | None = None, *, min_ttl: float | None = None) -> str:
@@ -25,5 +27,5 @@ def get_token(profile: str | None = None, *, min_ttl: float | None = None) -> st
 
 def profiles() -> list[Profile]:
     """The stored profiles, sorted by name; they hold no secret (those stay in the keyring)."""
-    stored = store.load()
+    stored = profile_file.load()
     return [stored[name] for name in sorted(stored)]

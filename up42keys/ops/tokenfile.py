@@ -31,9 +31,11 @@ import threading
 from collections.abc import Callable, Iterator
 from types import TracebackType
 
-from up42keys import client, files, paths, settings, tokens
+from up42keys import files, paths, settings
 from up42keys.cache import TokenRecord
 from up42keys.errors import KeyringError, Up42KeysError, render
+from up42keys.ops import tokens
+from up42keys.remote import client
 
 TOKEN_FILE_ENV = "UP42_TOKEN_FILE"  # noqa: S105 - a variable name, not a secret
 TOKEN_FILE_NAME = "token"  # noqa: S105 - a file name, not a secret
