@@ -183,9 +183,9 @@ def stale_files(tree: Path, installed: Path) -> list[str]:
 
     def sources(root: Path) -> dict[str, bytes]:
         return {
-            path.name: path.read_bytes()
-            for path in root.iterdir()
-            if path.suffix == ".py" or path.name == "py.typed"
+            path.relative_to(root).as_posix(): path.read_bytes()
+            for path in root.rglob("*")
+            if (path.suffix == ".py" or path.name == "py.typed") and "__pycache__" not in path.parts
         }
 
     mine, theirs = sources(tree), sources(installed)

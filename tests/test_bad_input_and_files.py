@@ -223,8 +223,16 @@ CORRUPT_FILES = {
         "'has_secret' of 'prod' must be true or false",
     ),
     "client_id with a space": (
-        (VALID_PROFILE + 'client_id = "up42 api"\n').encode(),
+        (
+            'version = 1\n\n[profiles.prod]\nkind = "account"\napi_url = "http://127.0.0.1:9"\n'
+            'username = "jane@example.com"\nauth_url = "http://127.0.0.1:9"\n'
+            'client_id = "up42 api"\n'
+        ).encode(),
         "the client ID has up to 64 letters",
+    ),
+    "a setting of another kind": (
+        (VALID_PROFILE + 'client_id = "up42-api"\n').encode(),
+        "a project profile takes no client_id",
     ),
 }
 

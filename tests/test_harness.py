@@ -18,16 +18,22 @@ def test_stale_files_names_each_changed_added_and_removed_file(tmp_path):
     shutil.copytree(REPOSITORY / "up42keys", tree, ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copytree(tree, installed)
     assert stale_files(tree, installed) == []
-    (tree / "cli.py").write_text((tree / "cli.py").read_text() + "\n# changed\n")
+    (tree / "cli" / "__init__.py").write_text((tree / "cli" / "__init__.py").read_text() + "\n#\n")
     (tree / "newmodule.py").write_text("")
     (installed / "paths.py").unlink()
-    assert stale_files(tree, installed) == ["cli.py", "newmodule.py", "paths.py"]
+    (installed / "ops" / "tokens.py").unlink()
+    assert stale_files(tree, installed) == [
+        "cli/__init__.py",
+        "newmodule.py",
+        "ops/tokens.py",
+        "paths.py",
+    ]
 
 
 def test_a_stale_install_refuses_subprocess_tests_with_the_reinstall_command(tmp_path, monkeypatch):
     stale = tmp_path / "up42keys"
     shutil.copytree(REPOSITORY / "up42keys", stale, ignore=shutil.ignore_patterns("__pycache__"))
-    (stale / "tokens.py").write_text("# an older version\n")
+    (stale / "ops" / "tokens.py").write_text("# an older version\n")
     monkeypatch.setattr(conftest, "installed_package_dir", lambda: stale)
     conftest.installed_mismatch.cache_clear()
     try:
@@ -36,7 +42,7 @@ def test_a_stale_install_refuses_subprocess_tests_with_the_reinstall_command(tmp
     finally:
         conftest.installed_mismatch.cache_clear()
     message = str(refused.value)
-    assert "tokens.py" in message
+    assert "ops/tokens.py" in message
     assert message.endswith(f"in {REPOSITORY}: {reinstall_command()}")
     assert reinstall_command().endswith(" -m pip install --no-deps --force-reinstall .")
     if sys.executable == str(REPOSITORY / ".venv" / "bin" / "python"):
