@@ -21,12 +21,6 @@ import time
 
 from up42keys import files, paths, rules
 
-# Not typing.TYPE_CHECKING: the fast path must not import typing.
-TYPE_CHECKING = False
-if TYPE_CHECKING:
-    from up42keys.environment import EnvironmentCredentials
-    from up42keys.selection import ProfileName
-
 # Account profiles keep their refresh token in a record of its own, "<name>~refresh":
 # "~" cannot occur in a profile name, so it never collides with a profile's record.
 REFRESH_SUFFIX = "~refresh"
@@ -157,20 +151,3 @@ def fresh_record(
     if cache_key is not None and record.cache_key != cache_key:
         return None
     return record
-
-
-def cached_record(
-    target: "ProfileName | EnvironmentCredentials | None", min_ttl: float
-) -> TokenRecord | None:
-    """The fresh cached token for a target that ``selection.resolve`` gave, reading no TOML
-    and no keyring.
-
-    This is all the fast path does; the full path starts with it too, so
-    that the two always agree. A record counts only when it was minted for
-    what the target is now: its cache key must match the environment's, or
-    the profile's in the key index.
-    """
-    cache_key = None if target is None else target.current_cache_key()
-    if target is None or cache_key is None:
-        return None
-    return fresh_record(target.record_name, min_ttl, cache_key)

@@ -47,10 +47,10 @@ def answer(arguments: list[str]) -> str | None:
     name = arguments[1] if len(arguments) == 2 else None
     if name is not None and name.startswith("-"):
         return None
-    # Imported here rather than at the top: ``current`` needs neither.
-    from up42keys import cache, settings
+    # Imported here rather than at the top: ``current`` needs it not.
+    from up42keys import settings
 
-    record = cache.cached_record(selection.resolve(name), settings.min_ttl())
+    record = selection.cached_record(selection.resolve(name), settings.min_ttl())
     return record.token if record is not None else None
 
 

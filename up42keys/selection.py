@@ -14,7 +14,7 @@ with this module alone.
 
 import os
 
-from up42keys import environment, rules, state
+from up42keys import cache, environment, rules, state
 
 # Not typing.TYPE_CHECKING: the fast path must not import typing.
 TYPE_CHECKING = False
@@ -129,3 +129,20 @@ def current_label() -> str | None:
     if target is None or target.current_cache_key() is None:
         return None
     return target.label
+
+
+def cached_record(
+    target: "ProfileName | environment.EnvironmentCredentials | None", min_ttl: float
+) -> "cache.TokenRecord | None":
+    """The fresh cached token for a target that ``selection.resolve`` gave, reading no TOML
+    and no keyring.
+
+    This is all the fast path does; the full path starts with it too, so
+    that the two always agree. A record counts only when it was minted for
+    what the target is now: its cache key must match the environment's, or
+    the profile's in the key index.
+    """
+    cache_key = None if target is None else target.current_cache_key()
+    if target is None or cache_key is None:
+        return None
+    return cache.fresh_record(target.record_name, min_ttl, cache_key)

@@ -121,7 +121,7 @@ def get_token_record(
     """The label of the target and a fresh token record for it, as ``token`` prints them."""
     if not refresh:
         resolved = selection.resolve(argument)
-        record = cache.cached_record(resolved, min_ttl)
+        record = selection.cached_record(resolved, min_ttl)
         if record is not None and resolved is not None:
             return resolved.label, record
     target = resolve_target(argument)
