@@ -15,9 +15,11 @@ change of load on a shared machine hits every command alike:
 * ``up42keys token --refresh`` (a mint against the loopback server), against a
   bare script that makes the same request with httpx.
 
-It prints each median, its ratio and the target, and exits 1 when a target is
-missed. ``--quick`` is the regression guard CI runs: fewer rounds, and a
-failure only when a ratio exceeds its target by half again.
+It prints each median, its ratio and the target. CI runs ``--quick`` (fewer
+rounds) and only prints: a shared machine's load moves these ratios, so they
+gate nothing there. The fast path is gated deterministically instead, by the
+import allowlist and the ``-X importtime`` tests (tests/test_fastpath.py).
+``--strict`` exits 1 when a target is missed, for a developer on a quiet machine.
 
 The keyring backend is keyrings.alt's PlaintextKeyring (``PYTHON_KEYRING_BACKEND``,
 its file in the temporary ``XDG_DATA_HOME``): the backend the end-to-end tests
@@ -44,7 +46,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from tests.fakeup42 import FakeUp42
 
 API_KEY = "bench-api-key-" + "0123456789" * 3
-QUICK_SLACK = 1.5  # --quick fails only beyond the target times this
 
 # The console script pip 25 and later write (pip pull request 13166): the same as
 # before, without ``import re``. Timed beside the installed one, for information.
@@ -248,8 +249,8 @@ def load_average() -> str:
         return "unknown"
 
 
-def report(cases: list[Case], medians: dict[str, float], slack: float) -> bool:
-    """Print the table; True when every ratio is within its target times ``slack``."""
+def report(cases: list[Case], medians: dict[str, float]) -> bool:
+    """Print the table; True when every ratio is within its target."""
     ok = True
     print(f"{'case':<32}{'median':>10}{'ratio':>9}  target")
     for case in cases:
@@ -263,23 +264,18 @@ def report(cases: list[Case], medians: dict[str, float], slack: float) -> bool:
         if case.target is None:
             print(f"{line}  -")
             continue
-        limit = case.target * slack
-        met = ratio <= limit
+        met = ratio <= case.target
         ok = ok and met
-        verdict = "ok" if met else "MISSED"
-        guard = f", fails above {limit:.2f}x" if slack != 1 else ""
-        print(f"{line}  <= {case.target:.1f}x {case.baseline}{guard}: {verdict}")
+        verdict = "ok" if met else "above target"
+        print(f"{line}  <= {case.target:.1f}x {case.baseline}: {verdict}")
     return ok
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rounds", type=int, help="interleaved rounds (default 40, quick 10)")
-    parser.add_argument(
-        "--quick",
-        action="store_true",
-        help=f"CI guard: 10 rounds, fail only beyond {QUICK_SLACK}x each target",
-    )
+    parser.add_argument("--quick", action="store_true", help="10 rounds, as CI prints them")
+    parser.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
     options = parser.parse_args()
     rounds = options.rounds or (10 if options.quick else 40)
     with setup() as bench:
@@ -295,8 +291,8 @@ def main() -> int:
         print(f"interpreter: {bench.python} (Python {version})")
         print(f"command: {bench.command} (launcher: {describe_launcher(bench.command)})")
         print(f"CPUs: {os.cpu_count()}, load average before: {started}, after: {load_average()}")
-        ok = report(bench.cases, medians, QUICK_SLACK if options.quick else 1.0)
-    return 0 if ok else 1
+        ok = report(bench.cases, medians)
+    return 1 if options.strict and not ok else 0
 
 
 if __name__ == "__main__":

@@ -40,6 +40,11 @@ LEAKY_VARIABLES = (
 )
 
 
+PROXY_VARIABLES = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY")
+# Port 9 (discard) on loopback: nothing listens there, so a request through it fails at once.
+DEAD_PROXY = "http://127.0.0.1:9"
+
+
 class MemoryKeyring(KeyringBackend):
     """A keyring held in memory, for in-process tests."""
 
@@ -88,6 +93,12 @@ def isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     # Subprocesses store keys in keyrings.alt's file backend, inside tmp_path.
     monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyrings.alt.file.PlaintextKeyring")
     monkeypatch.setenv("UP42KEYS_RETRY_DELAY", "0.01")
+    # Anything that is not loopback goes to a dead local port: a default URL is never reached.
+    for variable in PROXY_VARIABLES:
+        monkeypatch.setenv(variable, DEAD_PROXY)
+        monkeypatch.setenv(variable.lower(), DEAD_PROXY)
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost,::1")
+    monkeypatch.setenv("no_proxy", "127.0.0.1,localhost,::1")
     return home
 
 

@@ -224,10 +224,10 @@ CORRUPT_FILES = {
     ),
     "client_id with a space": (
         (
-            'version = 1\n\n[profiles.prod]\nkind = "account"\napi_url = "http://127.0.0.1:9"\n'
-            'username = "jane@example.com"\nauth_url = "http://127.0.0.1:9"\n'
-            'client_id = "up42 api"\n'
-        ).encode(),
+            b'version = 1\n\n[profiles.prod]\nkind = "account"\napi_url = "http://127.0.0.1:9"\n'
+            b'username = "jane@example.com"\nauth_url = "http://127.0.0.1:9"\n'
+            b'client_id = "up42 api"\n'
+        ),
         "the client ID has up to 64 letters",
     ),
     "a setting of another kind": (
