@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import PROXY_VARIABLES
 from tests.fakeup42 import Fault, closed_port_url
 from tests.helpers import add_profile
 from up42keys import paths, settings
@@ -234,6 +235,9 @@ def test_unresolvable_name_gives_exit_5_naming_the_url(run, monkeypatch, pauses)
         raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
 
     monkeypatch.setattr(socket, "getaddrinfo", no_such_name)
+    for variable in PROXY_VARIABLES:  # straight to the (replaced) resolver, not to the proxy
+        monkeypatch.delenv(variable)
+        monkeypatch.delenv(variable.lower())
     url = "https://api.up42.invalid"
     outcome = run(*add_with_url(url), input="key\n")
     assert outcome.exit_code == 5

@@ -48,6 +48,14 @@ class UsageError(Up42KeysError):
     exit_code = EXIT_USAGE
 
 
+class InputError(UsageError):
+    """Input from outside that the one reader refuses: too large, not a file, not UTF-8,
+    nested too deeply (exit 2; ``up42keys.inputs``)."""
+
+    # What is wrong, without the name of the input (for an entrance that names it its way).
+    problem = ""
+
+
 class ProfileNotFoundError(Up42KeysError):
     """No such profile, or no profile active (exit 3)."""
 

@@ -31,6 +31,7 @@ FAST_PATH_MODULES = (
     "up42keys.cache",
     "up42keys.settings",
     "up42keys.files",
+    "up42keys.inputs",
     "up42keys.paths",
 )
 FAST_PATH_STDLIB = ("os", "sys", "time")

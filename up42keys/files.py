@@ -13,6 +13,8 @@ or a symlink, is read as if absent, so that a planted token is never served.
 
 import os
 
+from up42keys import inputs
+
 DIR_MODE = 0o700
 FILE_MODE = 0o600
 # Where the platform has it (not Windows): open the file itself, never what a symlink names.
@@ -137,23 +139,14 @@ def remove_file(path: str) -> None:
 
 
 def read_text(path: str) -> str | None:
-    """The file's text, or None when it does not exist, cannot be read, is a symlink or is
-    another user's."""
+    """One of our own small files, through the one reader (``inputs``); None when it does
+    not exist or the reader refuses it: too large, not UTF-8, a symlink, another user's."""
+    from up42keys.errors import InputError
+
     try:
-        descriptor = os.open(path, os.O_RDONLY | NO_FOLLOW)
-    except OSError:
+        return inputs.read_file(path, what=path, limit=inputs.STATE_LIMIT, follow=False, mine=True)
+    except (InputError, OSError):
         return None
-    try:
-        if not is_ours(os.fstat(descriptor)):
-            return None
-        chunks = []
-        while chunk := os.read(descriptor, 65536):
-            chunks.append(chunk)
-        return b"".join(chunks).decode("utf-8")
-    except (OSError, UnicodeDecodeError):
-        return None
-    finally:
-        os.close(descriptor)
 
 
 def is_temporary(name: str) -> bool:

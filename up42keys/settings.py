@@ -44,7 +44,9 @@ def check_seconds(value: float, what: str) -> float:
 
 
 def _env_seconds(variable: str, default: float) -> float:
-    text = os.environ.get(variable, "").strip()
+    from up42keys import inputs
+
+    text = inputs.environment_value(variable)
     return parse_seconds(text, variable) if text else default
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import sys
 
-from up42keys import kinds, rules
+from up42keys import inputs, kinds, rules
 from up42keys.errors import UsageError
 from up42keys.kinds import Profile
 
@@ -37,16 +37,18 @@ def export_toml(profiles: list[Profile]) -> str:
     return tomli_w.dumps(document)
 
 
+def read_import(file: str) -> tuple[str, str]:
+    """The text of the document ``import`` reads ('-': stdin), and what to call it."""
+    if file == "-":
+        return inputs.read_stream(
+            sys.stdin.buffer, what="stdin", limit=inputs.DOCUMENT_LIMIT
+        ), "stdin"
+    return inputs.read_file(file, what=file, limit=inputs.DOCUMENT_LIMIT), file
+
+
 def parse_import(text: str, where: str) -> list[Profile]:
     """The profiles a shared document defines, each checked as ``add`` checks it; no secrets."""
-    if sys.version_info >= (3, 11):
-        import tomllib as toml_reader
-    else:
-        import tomli as toml_reader
-    try:
-        document = toml_reader.loads(text)
-    except toml_reader.TOMLDecodeError as error:
-        raise UsageError(f"{where} is not valid TOML ({error})", "repair it") from None
+    document = inputs.parse_toml(text, where)
     _refuse_secrets(document, where, "the file")
     version = document.get("version", FORMAT_VERSION)
     if version != FORMAT_VERSION:
@@ -92,17 +94,8 @@ def _refuse_secrets(table: dict[str, object], where: str, what: str) -> None:
 
 def read_sdk_config(path: str) -> tuple[str, str]:
     """The username and password of up42-py's JSON config file (``{"username", "password"}``)."""
-    import json
-
-    try:
-        with open(path, encoding="utf-8") as stream:
-            document = json.load(stream)
-    except OSError as error:
-        raise UsageError(
-            f"cannot read {path} ({error.strerror or error})", "give the SDK's config file"
-        ) from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        raise UsageError(f"{path} is not JSON ({error})", "give the SDK's config file") from None
+    text = inputs.read_file(path, what=path, limit=inputs.DOCUMENT_LIMIT)
+    document = inputs.parse_json(text, path)
     if not isinstance(document, dict):
         raise UsageError(
             f"{path} is not an object", 'the SDK\'s config is {"username": …, "password": …}'

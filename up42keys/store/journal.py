@@ -87,8 +87,8 @@ import os
 from collections.abc import Iterator
 from typing import Any, NamedTuple
 
-from up42keys import cache, files, kinds, paths, state
-from up42keys.errors import CorruptFileError, Up42KeysError
+from up42keys import cache, files, inputs, kinds, paths, state
+from up42keys.errors import CorruptFileError, InputError, Up42KeysError
 from up42keys.kinds import Profile
 from up42keys.store import keychain, locks, profile_file, statefiles
 
@@ -156,10 +156,8 @@ def _read_journal() -> tuple[str, _Plan] | None:
     text = files.read_text(where)
     if text is None:
         return None
-    import json
-
     try:
-        document: dict[str, Any] = json.loads(text)
+        document: Any = inputs.parse_json(text, where)
         plan = _Plan(
             {
                 name: kinds.from_table(name, table, where, CorruptFileError)
@@ -174,7 +172,7 @@ def _read_journal() -> tuple[str, _Plan] | None:
             bool(document["clear_current"]),
         )
         return str(document["phase"]), plan
-    except (ValueError, KeyError, TypeError, AttributeError):
+    except (InputError, KeyError, TypeError, AttributeError):
         raise CorruptFileError(
             f"{where} (an interrupted change) cannot be read", f"remove {where}"
         ) from None

@@ -13,12 +13,11 @@ follows each save (the key index, the protected markers) in ``up42keys.state``.
 from __future__ import annotations
 
 import os
-import sys
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 
-from up42keys import files, kinds, paths, rules, state
-from up42keys.errors import CorruptFileError, ProfileNotFoundError
+from up42keys import files, inputs, kinds, paths, rules, state
+from up42keys.errors import CorruptFileError, InputError, ProfileNotFoundError
 from up42keys.kinds import Profile, Target
 
 FORMAT_VERSION = 1
@@ -34,31 +33,27 @@ def load_with_identity() -> tuple[dict[str, Profile], str | None]:
 
     The identity is what the key index is written for (``state.file_identity``).
     """
-    if sys.version_info >= (3, 11):
-        import tomllib as toml_reader
-    else:
-        import tomli as toml_reader
     where = paths.profiles_file()
     try:
         with open(where, "rb") as stream:
             status = os.fstat(stream.fileno())
             files.refuse_foreign(where, status)
             identity = state.file_identity(status)
-            document = toml_reader.load(stream)
+            text = inputs.read_descriptor(stream.fileno(), what=where, limit=inputs.DOCUMENT_LIMIT)
     except FileNotFoundError:
         return {}, None
     except OSError as error:
         raise CorruptFileError(
             f"cannot read {where} ({error.strerror})", "make it a file you can read"
         ) from None
-    except (toml_reader.TOMLDecodeError, UnicodeDecodeError) as error:
+    except InputError as error:
         raise CorruptFileError(
-            f"{where} is not valid TOML ({error})", "repair it or restore a backup"
+            f"{where} is not valid TOML ({error.problem})", "repair it or restore a backup"
         ) from None
-    except RecursionError:
-        raise CorruptFileError(
-            f"{where} is not valid TOML (nested too deeply)", "repair it or restore a backup"
-        ) from None
+    try:
+        document = inputs.parse_toml(text, where)
+    except InputError as error:
+        raise CorruptFileError(error.message, "repair it or restore a backup") from None
     version = document.get("version", FORMAT_VERSION)
     if version != FORMAT_VERSION:
         raise CorruptFileError(f"{where} has format version {version!r}", "upgrade up42keys")
