@@ -197,18 +197,18 @@ def test_the_wheel_holds_every_module(tmp_path):
         if source.is_file():
             (tree / name).parent.mkdir(parents=True, exist_ok=True)
             (tree / name).write_bytes(source.read_bytes())
+    # setuptools from the test extra: no build environment is fetched from an index.
+    wheel = ["wheel", "-q", "--no-deps", "--no-build-isolation", "-w", str(tmp_path), "."]
     built = subprocess.run(
-        # setuptools from the test extra: no build environment is fetched from an index.
-        [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation"]
-        + ["-w", str(tmp_path), "."],
+        [sys.executable, "-m", "pip", *wheel],
         cwd=tree,
         capture_output=True,
         text=True,
         check=False,
     )
     assert built.returncode == 0, built.stderr
-    (wheel,) = tmp_path.glob("up42keys-*.whl")
-    with zipfile.ZipFile(wheel) as archive:
+    (built_wheel,) = tmp_path.glob("up42keys-*.whl")
+    with zipfile.ZipFile(built_wheel) as archive:
         shipped = {name for name in archive.namelist() if name.endswith(".py")}
     wanted = {path.relative_to(REPOSITORY).as_posix() for path in MODULES.values()}
     assert wanted - shipped == set()
