@@ -15,9 +15,17 @@ from typing import Any
 import click
 
 from up42keys import kinds, rules
-from up42keys.cli import options
 from up42keys.cli.app import cli, profile_argument
 from up42keys.cli.completion import complete_profiles
+from up42keys.cli.options import (
+    STDIN_FLAGS,
+    editable_settings,
+    kind_options,
+    parameter,
+    setting_option,
+    stdin_options,
+    together,
+)
 from up42keys.cli.prompts import confirm_change_of_protected, read_profile_secret
 from up42keys.cli.render import (
     describe_expiry,
@@ -33,22 +41,22 @@ from up42keys.ops import lifecycle, switching, tokens, transfer
 from up42keys.remote import jwtinfo
 from up42keys.store import keychain, profile_file
 
-KIND_OPTIONS = options.kind_options()
+KIND_OPTIONS = kind_options()
 FROM_SDK_CONFIG = "--from-sdk-config"
 # Every option of add that goes with some kinds only, in the order --help lists them.
-ADD_FLAGS = (*KIND_OPTIONS, FROM_SDK_CONFIG, *options.STDIN_FLAGS)
-EDITABLE = options.editable_settings()
+ADD_FLAGS = (*KIND_OPTIONS, FROM_SDK_CONFIG, *STDIN_FLAGS)
+EDITABLE = editable_settings()
 
 
 @cli.command()
 @click.argument("name")
-@options.together(KIND_OPTIONS.values())
+@together(KIND_OPTIONS.values())
 @click.option(
     FROM_SDK_CONFIG,
     metavar="FILE",
     help="Take username and password from up42-py's JSON config file (with --account).",
 )
-@options.stdin_options
+@stdin_options
 @click.option("--no-verify", is_flag=True, help="Store without minting a token first.")
 @click.option("--force", is_flag=True, help="Replace an existing profile of that name.")
 @click.option("--protected", is_flag=True, help="Mark it as production (see 'protect').")
@@ -95,9 +103,7 @@ def add(name: str, no_verify: bool, force: bool, protected: bool, **given: Any) 
         )
     lifecycle.check_can_add(name, force)
     # The other kind's stdin flag was refused above.
-    secret = sdk_password or read_profile_secret(
-        profile, given[options.parameter(profile.stdin_flag)]
-    )
+    secret = sdk_password or read_profile_secret(profile, given[parameter(profile.stdin_flag)])
     added = lifecycle.add(profile, secret, verify=not no_verify, force=force)
     state = "verified" if added.record else "not verified"
     active = ", active" if added.active else ""
@@ -115,7 +121,7 @@ def refuse_other_kinds(kind: type[kinds.ProfileKind], given: dict[str, Any], *ow
     """``add``'s options that the kind does not declare (nor ``own``) are refused, in order."""
     declared = {kind.kind_flag, kind.stdin_flag, *own, *(s.flag for s in kind.SETTINGS)}
     others = [flag for flag in ADD_FLAGS if flag not in declared]
-    refuse_flags(kind.kind_flag, *((flag, given[options.parameter(flag)]) for flag in others))
+    refuse_flags(kind.kind_flag, *((flag, given[parameter(flag)]) for flag in others))
 
 
 def refuse_flags(kind_flag: str, *flags: tuple[str, object]) -> None:
@@ -138,7 +144,7 @@ def username_and_password_from(config_file: str, username: str | None) -> tuple[
 
 @cli.command()
 @profile_argument()
-@options.together(options.setting_option(s, s.edit_help or s.help) for s in EDITABLE)
+@together(setting_option(s, s.edit_help or s.help) for s in EDITABLE)
 @click.option("--no-verify", is_flag=True, help="Change it without minting a token first.")
 @click.option("--yes", "-y", is_flag=True, help="Do not ask before editing a protected profile.")
 def edit(name: str, no_verify: bool, yes: bool, **settings: str | None) -> None:
@@ -174,7 +180,7 @@ def edit(name: str, no_verify: bool, yes: bool, **settings: str | None) -> None:
 
 @cli.command("set-secret")
 @profile_argument()
-@options.stdin_options
+@stdin_options
 @click.option("--no-verify", is_flag=True, help="Store it without minting a token first.")
 def set_secret(name: str, no_verify: bool, **stdin: bool) -> None:
     """Store a new API key or password for NAME (it was rotated); every other setting stays.
@@ -185,13 +191,13 @@ def set_secret(name: str, no_verify: bool, **stdin: bool) -> None:
     the secret of an imported profile.
     """
     profile = profile_file.get(name)
-    for flag in options.STDIN_FLAGS:
-        if flag != profile.stdin_flag and stdin[options.parameter(flag)]:
+    for flag in STDIN_FLAGS:
+        if flag != profile.stdin_flag and stdin[parameter(flag)]:
             raise UsageError(
                 f"{flag} does not go with a {profile.kind} profile", f"use {profile.stdin_flag}"
             )
     keychain.require()
-    secret = read_profile_secret(profile, stdin[options.parameter(profile.stdin_flag)])
+    secret = read_profile_secret(profile, stdin[parameter(profile.stdin_flag)])
     record = lifecycle.set_secret(profile, secret, verify=not no_verify)
     click.echo(f"Stored the {profile.asks_for} of profile {name!r} ({verified(record)}).", err=True)
 

@@ -56,10 +56,11 @@ def pick_profile() -> str:
     if not names:
         raise tokens.no_active_profile()
     active = state.read_active()
-    from up42keys.cli import picker  # subprocess and shutil: only the picker pays for them
+    # subprocess and shutil: only the picker pays for them.
+    from up42keys.cli.picker import choose_with_fzf, fzf_path
 
-    fzf = picker.fzf_path()
-    chosen = picker.choose_with_fzf(fzf, names, active) if fzf else choose_from_menu(names, active)
+    fzf = fzf_path()
+    chosen = choose_with_fzf(fzf, names, active) if fzf else choose_from_menu(names, active)
     if chosen is None:
         raise Up42KeysError("no profile chosen; nothing was changed")
     return chosen
