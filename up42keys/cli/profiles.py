@@ -78,7 +78,8 @@ def add(name: str, no_verify: bool, force: bool, protected: bool, **given: Any) 
     if given["account"]:
         refuse_other_kinds(kinds.AccountProfile, given, FROM_SDK_CONFIG)
         if from_sdk_config is not None:
-            refuse_flags(FROM_SDK_CONFIG, ("--password-stdin", given["password_stdin"]))
+            stdin_flag = kinds.AccountProfile.stdin_flag
+            refuse_flags(FROM_SDK_CONFIG, (stdin_flag, given[parameter(stdin_flag)]))
             username, sdk_password = username_and_password_from(from_sdk_config, username)
         if not username:
             raise UsageError("--account needs --username EMAIL, the account's email")
