@@ -175,6 +175,21 @@ def test_edit_bad_input_is_one_line_and_changes_nothing(
     assert Path(paths.profiles_file()).read_text() == before
 
 
+@pytest.mark.parametrize(
+    ("name", "fix"),
+    [
+        ("prod", "give --api-url"),
+        ("me", "give --username, --region, --auth-url, --api-url or --client-id"),
+    ],
+)
+def test_edit_with_nothing_to_change_names_only_what_the_profiles_kind_can_change(
+    up42keys, server, project_id, account, name, fix
+):
+    add_profile(up42keys, server, "prod", project_id, check=True)
+    error = one_line_error(up42keys("edit", name), 2)
+    assert error == f"up42keys: error: nothing to change in profile {name!r}; {fix}"
+
+
 def test_edit_of_a_protected_profile_asks_on_a_terminal(up42keys, server, other_server, project_id):
     add_profile(up42keys, server, "prod", project_id, "--protected", check=True)
     other_server.add_project(project_id, API_KEY)

@@ -24,23 +24,36 @@ from up42keys.store import coredumps
 REFRESH_MARGIN = 30.0
 
 USERNAME = Setting(
-    "username", "--username", "EMAIL", "The account's email (with --account).", required=True
+    "username",
+    "--username",
+    "EMAIL",
+    "The account's email (with --account).",
+    required=True,
+    edit_help="The account's email (account).",
 )
 REGION = Setting(
-    "region", "--region", "eu|sa", "The account's region (default: eu); its hosts follow it."
+    "region",
+    "--region",
+    "eu|sa",
+    f"The account's UP42 region (with --account) [default: {rules.DEFAULT_REGION}].",
+    edit_help="The account's region; URLs that were the old region's hosts follow it.",
+    choices=tuple(rules.REGIONS),
 )
 AUTH_URL = Setting(
     "auth_url",
     "--auth-url",
     "URL",
-    "The sign-in host (default: the region's; account).",
+    "Sign in here instead of the region's host.",
     stored=True,
+    edit_help="Sign in here instead of the region's host. (account)",
 )
 CLIENT_ID = Setting(
     "client_id",
     "--client-id",
     "ID",
-    f"The OpenID client it signs in as (default: {rules.DEFAULT_CLIENT_ID}; account).",
+    "The OpenID client the account signs in as (with --account)"
+    f" [default: {rules.DEFAULT_CLIENT_ID}].",
+    edit_help="The OpenID client it signs in as (account).",
 )
 
 
@@ -60,6 +73,8 @@ class AccountProfile(Profile):
     )
     kind = "account"
     SETTINGS: ClassVar[tuple[Setting, ...]] = (USERNAME, REGION, AUTH_URL, API_URL, CLIENT_ID)
+    kind_flag = "--account"
+    kind_help = "An account profile: sign in with email and password."
     asks_for = "password"
     stdin_flag = "--password-stdin"
     # A password is taken as typed: spaces at its ends can be part of it.

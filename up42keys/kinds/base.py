@@ -91,6 +91,8 @@ class ProfileKind(Target, Protocol):
 
     kind: ClassVar[str]
     SETTINGS: ClassVar[tuple[Setting, ...]]
+    kind_flag: ClassVar[str]
+    kind_help: ClassVar[str]
     asks_for: ClassVar[str]
     stdin_flag: ClassVar[str]
     keeps_spaces: ClassVar[bool]
@@ -119,15 +121,24 @@ class Setting(NamedTuple):
     field: str
     flag: str
     metavar: str
+    # What ``add --help`` says of it; ``edit --help`` says ``edit_help``, where it differs.
     help: str
     editable: bool = True
     # Needed wherever a profile is defined; ``stored``: always written to profiles.toml.
     required: bool = False
     stored: bool = False
+    edit_help: str = ""
+    # The values it may take, where they are few (the option then offers them).
+    choices: tuple[str, ...] = ()
 
 
 API_URL = Setting(
-    "api_url", "--api-url", "URL", "The UP42 API (default: UP42's for its region).", stored=True
+    "api_url",
+    "--api-url",
+    "URL",
+    f"The UP42 API [default: {rules.DEFAULT_API_URL}, or the account region's].",
+    stored=True,
+    edit_help="The UP42 API.",
 )
 
 
@@ -143,6 +154,10 @@ class Profile:
     FIELDS: ClassVar[tuple[str, ...]] = ("name", "api_url", "protected", "has_secret")
     kind: ClassVar[str] = ""
     SETTINGS: ClassVar[tuple[Setting, ...]] = (API_URL,)
+    # The option of ``add`` that chooses this kind, and its help where it is a flag of its
+    # own rather than one of the kind's settings (a project profile is chosen by its ID).
+    kind_flag: ClassVar[str] = ""
+    kind_help: ClassVar[str] = ""
     # What ``add`` asks for: the secret's name, the flag that reads it from stdin, and
     # whether blanks at its ends are part of it.
     asks_for: ClassVar[str] = ""

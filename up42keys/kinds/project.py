@@ -29,6 +29,7 @@ class ProjectProfile(Profile):
     FIELDS = ("name", "api_url", "project_id", "protected", "has_secret")
     kind = "project"
     SETTINGS: ClassVar[tuple[Setting, ...]] = (PROJECT_ID, API_URL)
+    kind_flag = PROJECT_ID.flag
     asks_for = "API key"
     stdin_flag = "--api-key-stdin"
     keeps_spaces = False

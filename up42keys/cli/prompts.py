@@ -1,0 +1,113 @@
+"""What the command line asks on a terminal: a secret, a confirmation, a profile to use.
+
+Each refuses to wait where no one can answer, and names the flag that answers instead.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from up42keys import kinds, rules, state
+from up42keys.errors import Up42KeysError, UsageError
+from up42keys.ops import tokens
+from up42keys.store import profile_file
+
+
+def read_secret(what: str, from_stdin: bool, stdin_flag: str, *, keep_spaces: bool = False) -> str:
+    """A secret from one line of stdin, or from a hidden prompt; never from argv."""
+    from up42keys.store import coredumps
+
+    coredumps.forbid()
+    if from_stdin:
+        try:
+            line = sys.stdin.readline()
+        except UnicodeDecodeError:
+            raise UsageError(f"the {what} is not UTF-8 text", "paste it again") from None
+        return rules.check_secret(line, what, keep_spaces=keep_spaces)
+    if not sys.stdin.isatty():
+        raise UsageError(
+            f"no terminal to ask for the {what}", f"pass it as one line on stdin with {stdin_flag}"
+        )
+    typed = click.prompt(what[0].upper() + what[1:], hide_input=True, err=True)
+    return rules.check_secret(typed, what, keep_spaces=keep_spaces)
+
+
+def read_profile_secret(profile: kinds.Profile, from_stdin: bool) -> str:
+    """The secret that the profile's kind asks for, by the rules of ``read_secret``."""
+    return read_secret(
+        profile.asks_for, from_stdin, profile.stdin_flag, keep_spaces=profile.keeps_spaces
+    )
+
+
+def pick_profile() -> str:
+    """The profile the user picks on the terminal: in fzf where it is on PATH, else from a menu.
+
+    Both list the names sorted, never by recent use. Ctrl-C (or Esc in fzf) is exit 130 and
+    an empty answer exit 1; either way nothing has changed.
+    """
+    if not (sys.stdin.isatty() and sys.stderr.isatty()):
+        raise UsageError(
+            "no profile named, and no terminal to choose one on",
+            "run 'up42keys use NAME' (see 'up42keys list')",
+        )
+    names = sorted(profile_file.load())
+    if not names:
+        raise tokens.no_active_profile()
+    active = state.read_active()
+    # subprocess and shutil: only the picker pays for them.
+    from up42keys.cli.picker import choose_with_fzf, fzf_path
+
+    fzf = fzf_path()
+    chosen = choose_with_fzf(fzf, names, active) if fzf else choose_from_menu(names, active)
+    if chosen is None:
+        raise Up42KeysError("no profile chosen; nothing was changed")
+    return chosen
+
+
+def choose_from_menu(names: list[str], active: str | None) -> str | None:
+    """A numbered menu on stderr (stdout may be captured by the shell function)."""
+    for number, name in enumerate(names, 1):
+        mark = "*" if name == active else " "
+        click.echo(f"{mark} {number:>2}) {name}", err=True)
+    while True:
+        answer = click.prompt(
+            "Use profile (number or name, Enter for none)",
+            default="",
+            show_default=False,
+            err=True,
+        ).strip()
+        if not answer:
+            return None
+        if answer in names:
+            return answer
+        if answer.isdigit() and 1 <= int(answer) <= len(names):
+            return names[int(answer) - 1]
+        click.echo(f"No profile {answer!r} in the list; give its number or name.", err=True)
+
+
+def confirm_protected(name: str) -> None:
+    """Ask before switching to production, where someone can answer; a script has decided."""
+    if not sys.stdin.isatty():
+        click.echo(f"Note: profile {name!r} is protected.", err=True)
+        return
+    if not click.confirm(f"Profile {name!r} is protected. Use it?", err=True):
+        raise Up42KeysError(f"not switched to protected profile {name!r}")
+
+
+def confirm_change_of_protected(name: str, verb: str, options: list[str] | None = None) -> None:
+    """Ask before changing production; without a terminal, only an explicit --yes will do.
+
+    Unlike ``use``, a script that removes or edits production may have got the name
+    wrong, and the change cannot be undone. ``options`` are the command's own, which
+    the fix repeats so that it does what was asked.
+    """
+    if not sys.stdin.isatty():
+        command = rules.shell_command(["up42keys", verb, name, *(options or []), "--yes"])
+        raise UsageError(
+            f"profile {name!r} is protected",
+            f"to {verb} it without a terminal, run '{command}'",
+        )
+    if not click.confirm(f"Profile {name!r} is protected. {verb.capitalize()} it?", err=True):
+        raise Up42KeysError(f"profile {name!r} is protected and was not changed")
