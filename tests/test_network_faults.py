@@ -107,11 +107,13 @@ def test_429_retry_after_is_honoured_and_capped(
 
 
 def test_retry_after_as_http_date(run, server, prod, pauses):
-    moment = email.utils.formatdate(time.time() + 5, usegmt=True)
+    # 15 s ahead (under the 20 s cap): the pause is what is left of them when the answer is
+    # read, whole seconds, however long a loaded machine took to get there (up to 10 s).
+    moment = email.utils.formatdate(time.time() + 15, usegmt=True)
     server.inject(Fault(503, json_body={}, headers={"Retry-After": moment}))
     assert run("token").exit_code == 0
     assert len(pauses) == 1
-    assert 3 <= pauses[0] <= 5
+    assert 5 <= pauses[0] <= 15
 
 
 def test_backoff_doubles_with_jitter(run, server, prod, pauses, monkeypatch):
@@ -206,15 +208,16 @@ def test_hung_server_gives_exit_5_within_three_timeouts_and_backoff(up42keys, se
     timeout = 0.3
     env = {"UP42KEYS_TIMEOUT": str(timeout), "UP42KEYS_RETRY_DELAY": "0.05"}
     add_profile(up42keys, server, "prod", project_id, "--no-verify", check=True)
-    server.inject(*[Fault(hang=5 * timeout)] * 3)
+    hang = 20.0  # far longer than three timeouts, so that no load can blur the two apart
+    server.inject(*[Fault(hang=hang)] * 3)
     started = time.monotonic()
     result = up42keys("token", env=env)
     elapsed = time.monotonic() - started
     assert result.returncode == 5
     assert f"no answer from {server.url}/oauth/token within 0.3 s" in one_line_error(result.stderr)
     assert len(server.requests) == 3
-    # Three timeouts and two short pauses, and the interpreter's start; never the 1.5 s hangs.
-    assert 3 * timeout <= elapsed < 3 * timeout + 2 * 0.1 + 3.0
+    # Three timeouts waited for, and not even one hang (three would be a minute).
+    assert 3 * timeout <= elapsed < hang
     assert not Path(paths.token_record("prod")).exists()
 
 

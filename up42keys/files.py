@@ -141,12 +141,7 @@ def remove_file(path: str) -> None:
 def read_text(path: str) -> str | None:
     """One of our own small files, through the one reader (``inputs``); None when it does
     not exist or the reader refuses it: too large, not UTF-8, a symlink, another user's."""
-    from up42keys.errors import InputError
-
-    try:
-        return inputs.read_file(path, what=path, limit=inputs.STATE_LIMIT, follow=False, mine=True)
-    except (InputError, OSError):
-        return None
+    return inputs.read_own_file(path, inputs.STATE_LIMIT)
 
 
 def is_temporary(name: str) -> bool:

@@ -8,7 +8,6 @@ The options that give a kind's settings are made from the kinds' declarations
 from __future__ import annotations
 
 import os
-import sys
 import time
 from typing import Any
 
@@ -232,17 +231,7 @@ def import_command(file: str, force: bool) -> None:
     store each profile's secret with 'up42keys set-secret NAME'. An existing
     name is refused unless --force; nothing is imported unless all are.
     """
-    if file == "-":
-        text, where = sys.stdin.read(), "stdin"
-    else:
-        try:
-            with open(file, encoding="utf-8") as stream:
-                text, where = stream.read(), file
-        except (OSError, UnicodeDecodeError) as error:
-            reason = getattr(error, "strerror", None) or "not UTF-8 text"
-            raise UsageError(
-                f"cannot read {file} ({reason})", "give a file 'export' wrote"
-            ) from None
+    text, where = transfer.read_import(file)
     for profile in lifecycle.import_profiles(transfer.parse_import(text, where), force=force):
         secret = (
             "its secret kept"

@@ -9,7 +9,7 @@ import sys
 
 import click
 
-from up42keys import kinds, rules, state
+from up42keys import inputs, kinds, rules, state
 from up42keys.errors import Up42KeysError, UsageError
 from up42keys.ops import tokens
 from up42keys.store import profile_file
@@ -21,10 +21,7 @@ def read_secret(what: str, from_stdin: bool, stdin_flag: str, *, keep_spaces: bo
 
     coredumps.forbid()
     if from_stdin:
-        try:
-            line = sys.stdin.readline()
-        except UnicodeDecodeError:
-            raise UsageError(f"the {what} is not UTF-8 text", "paste it again") from None
+        line = inputs.read_line(sys.stdin.buffer, what=f"the {what}", limit=inputs.SECRET_LIMIT)
         return rules.check_secret(line, what, keep_spaces=keep_spaces)
     if not sys.stdin.isatty():
         raise UsageError(
