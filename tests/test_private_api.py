@@ -23,6 +23,8 @@ else:  # pragma: no cover - Python 3.10
 
 from packaging.requirements import Requirement
 
+from tests.test_sdk import offline_environment
+
 PACKAGE = Path(__file__).resolve().parent.parent / "up42keys"
 PYPROJECT = PACKAGE.parent / "pyproject.toml"
 
@@ -124,7 +126,9 @@ def test_requests_still_has_it() -> None:
     assert prepared._cookies.get("a") == "b"
 
 
-def test_up42_py_still_has_them() -> None:
+def test_up42_py_still_has_them(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name, value in offline_environment().items():  # up42-py asks PyPI at import
+        monkeypatch.setenv(name, value)
     from up42 import base
 
     for name in ("_session", "_auth", "_id"):
