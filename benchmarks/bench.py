@@ -13,7 +13,11 @@ change of load on a shared machine hits every command alike:
   ``up42keys list``, against the floor; and for information the first two
   through the launcher that pip 25 and later write, which imports no ``re``;
 * ``up42keys token --refresh`` (a mint against the loopback server), against a
-  bare script that makes the same request with httpx.
+  bare script that makes the same request with httpx;
+* a bash start with README's set-up lines (``eval "$(up42keys completion bash)"`` and
+  ``eval "$(up42keys shell-init bash)"``), against a bash start without them: what every
+  interactive shell pays for them. Printed, with the difference in milliseconds, and not a
+  target (issue 20 makes these lines cheaper; this is the figure to compare with).
 
 It prints each median, its ratio and the target. CI runs ``--quick`` (fewer
 rounds) and only prints: a shared machine's load moves these ratios, so they
@@ -31,6 +35,7 @@ import argparse
 import contextlib
 import os
 import random
+import shutil
 import statistics
 import subprocess
 import sys
@@ -46,6 +51,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from tests.fakeup42 import FakeUp42
 
 API_KEY = "bench-api-key-" + "0123456789" * 3
+# What README tells a bash user to put in ~/.bashrc (its "Core commands" section).
+README_SETUP_LINES = 'eval "$(up42keys completion bash)"; eval "$(up42keys shell-init bash)"'
 
 # The console script pip 25 and later write (pip pull request 13166): the same as
 # before, without ``import re``. Timed beside the installed one, for information.
@@ -164,6 +171,7 @@ def describe_launcher(command: Path) -> str:
 @contextlib.contextmanager
 def setup() -> Iterator[Bench]:
     command = str(installed_command())
+    bash = shutil.which("bash") or sys.exit("bench: bash is needed for the shell start-up rows")
     python = launcher_interpreter(Path(command))
     server = FakeUp42().start()
     project_id = str(uuid.uuid4())
@@ -216,6 +224,13 @@ def setup() -> Iterator[Bench]:
             Case("up42keys list", [command, "list"], "floor", 5.0),
             Case("bare httpx script (mint)", [python, str(script)]),
             Case("up42keys token --refresh", [command, "token", "--refresh"], "httpx", 2.0),
+            Case("bash -c true (shell floor)", [bash, "--norc", "--noprofile", "-c", "true"]),
+            Case(
+                "bash + README's set-up lines",
+                [bash, "--norc", "--noprofile", "-c", README_SETUP_LINES],
+                "bash",
+                env={"PATH": f"{Path(command).parent}{os.pathsep}{environment['PATH']}"},
+            ),
         ]
         try:
             yield Bench(cases, bare_environment, root, python, Path(command))
@@ -223,7 +238,11 @@ def setup() -> Iterator[Bench]:
             server.stop()
 
 
-BASELINES = {"floor": "python -c pass (floor)", "httpx": "bare httpx script (mint)"}
+BASELINES = {
+    "floor": "python -c pass (floor)",
+    "httpx": "bare httpx script (mint)",
+    "bash": "bash -c true (shell floor)",
+}
 
 
 def measure(
@@ -292,6 +311,8 @@ def main() -> int:
         print(f"command: {bench.command} (launcher: {describe_launcher(bench.command)})")
         print(f"CPUs: {os.cpu_count()}, load average before: {started}, after: {load_average()}")
         ok = report(bench.cases, medians)
+        added = medians["bash + README's set-up lines"] - medians["bash -c true (shell floor)"]
+        print(f"README's set-up lines add {added * 1000:.1f} ms to every bash start")
     return 1 if options.strict and not ok else 0
 
 

@@ -90,8 +90,8 @@ def test_a_body_of_just_under_the_limit_is_read(run, server, project_id):
 
 
 def test_the_documented_bound_of_a_mint_is_what_settings_compute():
-    """README states 50 s for the defaults; the lock waits that long and one timeout more."""
+    """The manual states 50 s for the defaults; the lock waits that long and one timeout more."""
     assert settings.longest_mint() == 50.0
     assert settings.lock_timeout() == 60.0
-    readme = (Path(__file__).parents[1] / "README.md").read_text()
-    assert "50 s" in readme
+    manual = (Path(__file__).parents[1] / "docs" / "reliability.md").read_text()
+    assert "50 s" in manual

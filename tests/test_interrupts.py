@@ -67,7 +67,7 @@ def test_sigint_at_random_instants(up42keys, server, project_id):
         ((code, _, stderr),) = finish([process])
         where = f"seed {seed}, run {run}, {command}: exit {code}, stderr {stderr!r}"
         if before_up42keys(stderr):
-            # Counted and reported (README, Reliability), not a failure of ours.
+            # Counted and reported (docs/reliability.md), not a failure of ours.
             outcomes["interpreter start-up traceback"] += 1
             continue
         assert code in (0, 130, -signal.SIGINT), where

@@ -138,17 +138,17 @@ def test_unlike_name_points_to_list(up42keys, profiles):
     assert str(uuid.UUID(int=0)) not in result.stderr
 
 
-def readme_block(after: str, language: str) -> str:
-    """The first ``language`` code block of README.md after the line ``after``."""
-    text = (REPOSITORY / "README.md").read_text()
+def manual_block(after: str, language: str) -> str:
+    """The first ``language`` code block of the manual's shell page after the line ``after``."""
+    text = (REPOSITORY / "docs" / "shell.md").read_text()
     start = text.index(f"```{language}\n", text.index(after)) + len(language) + 4
     return text[start : text.index("```", start)]
 
 
 @pytest.mark.shells
-def test_readme_bash_prompts_keep_their_parentheses_on_a_protected_profile(profiles):
-    """Both of README's bash prompts, rendered by bash itself (``${PS1@P}``), as prod and as dev."""
-    lines = readme_block("bash, in `~/.bashrc`:", "bash").splitlines()
+def test_the_manuals_bash_prompts_keep_their_parentheses_on_a_protected_profile(profiles):
+    """Both of the manual's bash prompts, rendered by bash (``${PS1@P}``), as prod and as dev."""
+    lines = manual_block("bash, in `~/.bashrc`:", "bash").splitlines()
     setup, with_subshell, without_subshell = lines[0], lines[1], "\n".join(lines[3:5])
     script = f"{setup}\ncd /\n"
     for variant in (with_subshell, without_subshell):
