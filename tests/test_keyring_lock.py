@@ -16,7 +16,7 @@ from tests.test_concurrency import finish, spawn
 # Rewrites the keyring file until its stdin closes: for the whole time the mints run, however
 # long that takes on this machine (a fixed number of mints, not a number within a time).
 REWRITER = """
-import os, sys, threading
+import os, sys, threading, time
 from up42keys.store import keychain
 done = threading.Event()
 threading.Thread(target=lambda: (sys.stdin.read(), done.set()), daemon=True).start()
@@ -24,6 +24,7 @@ count = 0
 while not done.is_set():
     keychain.set_secret("other", "other-key-" + str(count) * 200)
     count += 1
+    time.sleep(0.005)  # the lock is not fair: leave the mints a moment to take it
 print(count)
 """
 ROUNDS = 6
