@@ -245,7 +245,8 @@ def test_a_token_for_another_project_is_not_cached_for_a_profile(run, server, pr
     outcome = run("token", "prod")
     assert outcome.exit_code == EXIT_UNAVAILABLE, outcome.stderr
     assert len(outcome.stderr.splitlines()) == 1
-    assert other in outcome.stderr and project_id in outcome.stderr
+    assert other in outcome.stderr
+    assert project_id in outcome.stderr
     assert tokens_cached() == []
     # The next answer is right: it is served, and the wrong one never was.
     outcome = run("token", "prod")
