@@ -70,8 +70,15 @@ def homes(scratch: Path) -> dict[str, Path]:
     read_only = scratch / "read-only-home"
     read_only.mkdir()
     read_only.chmod(0o755)  # root's: nobody may read it, not write it
+    unreadable = scratch / "unreadable-home"
+    unreadable.mkdir()
+    unreadable.chmod(0o700)  # root's own: nobody may not even look inside (as /root)
     # Missing, in a directory it cannot be made in (as /nonexistent, nobody's HOME).
-    return {"missing": read_only / "no-such-home", "read-only": read_only}
+    return {
+        "missing": read_only / "no-such-home",
+        "read-only": read_only,
+        "unreadable": unreadable,
+    }
 
 
 def as_nobody(
@@ -89,11 +96,18 @@ def as_nobody(
         **extra,
     }
     return subprocess.run(
-        [*AS_NOBODY, *args], env=env, capture_output=True, text=True, timeout=60, check=False
+        [*AS_NOBODY, *args],
+        env=env,
+        # Not the repository: ``python -c`` would import the source tree, not the installed copy.
+        cwd=scratch,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
 
 
-@pytest.mark.parametrize("home_kind", ["missing", "read-only"])
+@pytest.mark.parametrize("home_kind", ["missing", "read-only", "unreadable"])
 def test_commands_work_as_a_user_without_a_writable_home(scratch, server, project_id, home_kind):
     home = homes(scratch)[home_kind]
     command = installed_command()
@@ -114,7 +128,7 @@ def test_commands_work_as_a_user_without_a_writable_home(scratch, server, projec
     cache = scratch / f"up42keys-{NOBODY}"
     assert cache.stat().st_uid == NOBODY
     assert cache.stat().st_mode & 0o777 == 0o700
-    assert not home.exists() or list(home.iterdir()) == []
+    assert not home.exists() or list(home.iterdir()) == []  # root looks: nothing was made
 
     doctor = as_nobody([command, "doctor"], home, scratch, server.url, project_id)
     assert doctor.returncode != 0, doctor.stdout
