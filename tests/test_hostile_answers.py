@@ -9,6 +9,7 @@ figure, through the installed command: ``pytest -s`` prints both.
 
 from __future__ import annotations
 
+import functools
 import gzip
 import json
 import os
@@ -35,6 +36,7 @@ HUGE = 10**400
 BOMB_BYTES = 256 * 1024 * 1024
 
 
+@functools.cache
 def _gzip_zeros(size: int) -> bytes:
     squeezer = zlib.compressobj(9, zlib.DEFLATED, 31)
     block = bytes(1024 * 1024)
@@ -42,14 +44,10 @@ def _gzip_zeros(size: int) -> bytes:
     return b"".join(parts) + squeezer.flush()
 
 
-_BOMB: list[bytes] = []
-
-
+@functools.cache
 def gzip_bomb() -> bytes:
     """gzip(gzip(256 MiB of zeros)): built once per test process."""
-    if not _BOMB:
-        _BOMB.append(gzip.compress(_gzip_zeros(BOMB_BYTES), 9))
-    return _BOMB[0]
+    return gzip.compress(_gzip_zeros(BOMB_BYTES), 9)
 
 
 def token_body(token: str, extra: str = "") -> Fault:
