@@ -53,6 +53,8 @@ class Fault:
     status: int = 200
     json_body: Any = None
     text_body: str | None = None
+    # Bytes sent as they are (a compressed body, bytes that are not UTF-8).
+    raw_body: bytes | None = None
     content_type: str = "application/json"
     headers: dict[str, str] = field(default_factory=dict)
     hang: float = 0.0
@@ -343,7 +345,9 @@ class FakeUp42:
             time.sleep(fault.hang)
             request.close_connection = True
             return
-        if fault.text_body is not None:
+        if fault.raw_body is not None:
+            self._send(request, fault.status, fault.raw_body, fault.content_type, fault)
+        elif fault.text_body is not None:
             self._send(request, fault.status, fault.text_body.encode(), fault.content_type, fault)
         else:
             self._send(

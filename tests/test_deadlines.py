@@ -19,7 +19,7 @@ from tests.fakeup42 import Fault
 from tests.helpers import add_profile
 from tests.test_network_faults import one_line_error
 from up42keys import paths, settings
-from up42keys.remote import client
+from up42keys.remote import bodies
 
 TIMEOUT = 1.0
 # Without a deadline each slow answer lasts longer than this; with one, it ends far sooner.
@@ -68,7 +68,7 @@ def test_a_body_larger_than_a_token_answer_is_refused(run, server, project_id):
     from tests.helpers import add_profile
 
     assert add_profile(run, server, "prod", project_id, "--no-verify").exit_code == 0
-    server.inject(Fault(text_body=" " * (client.MAX_BODY_BYTES + 1)))
+    server.inject(Fault(text_body=" " * (bodies.MAX_BODY_BYTES + 1)))
     outcome = run("token")
     assert outcome.exit_code == 5
     assert "more than 1 MiB" in one_line_error(outcome.stderr)
@@ -83,7 +83,7 @@ def test_a_body_of_just_under_the_limit_is_read(run, server, project_id):
     assert add_profile(run, server, "prod", project_id, "--no-verify").exit_code == 0
     token = server.mint_jwt(project_id, 300)
     answer = '{"data": {"accessToken": "' + token + '"}}'
-    server.inject(Fault(text_body=answer + " " * (client.MAX_BODY_BYTES - len(answer))))
+    server.inject(Fault(text_body=answer + " " * (bodies.MAX_BODY_BYTES - len(answer))))
     outcome = run("token")
     assert outcome.exit_code == 0, outcome.stderr
     assert outcome.stdout.strip() == token

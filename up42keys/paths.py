@@ -67,8 +67,46 @@ def default_config_dir() -> str:
 
 
 def cache_dir() -> str:
-    """Token records, the current-token file, the key index and the locks: all disposable."""
-    return os.environ.get(CACHE_DIR_ENV) or default_cache_dir()
+    """Token records, the current-token file, the key index and the locks: all disposable.
+
+    Where the default place cannot be written (a CI container's missing or read-only
+    HOME), a private directory of the user's in the runtime or temporary directory
+    instead (``fallback_cache_dir``), so that a job's tokens are still cached; ``doctor``
+    reports it. A directory the user named (``UP42KEYS_CACHE_DIR``) is used as named.
+    """
+    named = os.environ.get(CACHE_DIR_ENV)
+    if named:
+        return named
+    preferred = default_cache_dir()
+    return preferred if can_write(preferred) else fallback_cache_dir()
+
+
+def fallback_cache_dir() -> str:
+    """``$XDG_RUNTIME_DIR/up42keys/cache`` where that can be written, else ``up42keys-UID``
+    in ``$TMPDIR`` or ``/tmp``: made 0700 and refused when another user owns it (``files``)."""
+    runtime = os.environ.get("XDG_RUNTIME_DIR", "").strip()
+    if runtime.startswith("/") and can_write(runtime):
+        return os.path.join(runtime, APP_NAME, "cache")
+    temporary = os.environ.get("TMPDIR", "").strip()
+    if not temporary.startswith("/") or not can_write(temporary):
+        temporary = "/tmp"  # noqa: S108 - a 0700 directory of the user's, refused when foreign
+    user = os.getuid() if hasattr(os, "getuid") else 0
+    return os.path.join(temporary, f"{APP_NAME}-{user}")
+
+
+_WRITABLE: dict[str, bool] = {}
+
+
+def can_write(path: str) -> bool:
+    """Whether ``path``, or the nearest of its parents that exists, lets this user create
+    files in it. Asked once per path and process: the fast path pays two system calls."""
+    known = _WRITABLE.get(path)
+    if known is None:
+        existing = path
+        while not os.path.exists(existing) and os.path.dirname(existing) != existing:
+            existing = os.path.dirname(existing)
+        known = _WRITABLE[path] = os.path.isdir(existing) and os.access(existing, os.W_OK | os.X_OK)
+    return known
 
 
 def default_cache_dir() -> str:

@@ -53,6 +53,7 @@ def run(*, offline: bool) -> list[Check]:
     profiles, profile_checks = profile_store_checks()
     environment, environment_checks = environment_target()
     checks.append(keyring_check(needed=bool(profiles) or environment is None))
+    checks.extend(writable_checks())
     checks.extend(permission_checks())
     checks.extend(profile_checks)
     checks.extend(leftover_checks())
@@ -104,6 +105,30 @@ def keyring_check(*, needed: bool) -> Check:
         f"{backend} works (a test entry was written, read back and deleted)",
         data={"backend": backend, "works": True},
     )
+
+
+def writable_checks() -> list[Check]:
+    """The config and cache directories must be writable: a CI container's HOME often is not.
+
+    Tokens then go to a private fallback directory (``paths.fallback_cache_dir``), and
+    profiles cannot be added: both are problems with one fix.
+    """
+    fix = (
+        f"make HOME writable, or set {paths.CACHE_DIR_ENV} and {paths.CONFIG_DIR_ENV} "
+        "to directories this user can write"
+    )
+    checks = []
+    config = paths.config_dir()
+    if not paths.can_write(config):
+        detail = f"{config} cannot be written by this user: profiles cannot be added"
+        checks.append(Check("config-writable", "problem", detail, fix, {"path": config}))
+    preferred = os.environ.get(paths.CACHE_DIR_ENV) or paths.default_cache_dir()
+    if not paths.can_write(preferred):
+        detail = f"{preferred} cannot be written by this user"
+        if paths.cache_dir() != preferred:
+            detail += f": tokens are cached in {paths.cache_dir()} instead"
+        checks.append(Check("cache-writable", "problem", detail, fix, {"path": preferred}))
+    return checks
 
 
 def permission_checks() -> list[Check]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from up42keys import cache, environment, kinds, selection
+from up42keys import cache, environment, kinds, paths, selection
 from up42keys.errors import ProfileNotFoundError, Up42KeysError
 from up42keys.remote import client
 from up42keys.store import journal, locks, profile_file
@@ -86,13 +86,21 @@ def get_record(
         record = cache.fresh_record(name, min_ttl, target.cache_key)
         if record is not None:
             return record
-    with locks.profile_lock(name):
-        target = profile_file.reloaded(target)
-        if not refresh:
-            record = cache.fresh_record(name, min_ttl, target.cache_key)
-            if record is not None:
-                return record
-        return store_minted(target, target.mint(secret))
+    try:
+        with locks.profile_lock(name):
+            target = profile_file.reloaded(target)
+            if not refresh:
+                record = cache.fresh_record(name, min_ttl, target.cache_key)
+                if record is not None:
+                    return record
+            return store_minted(target, target.mint(secret))
+    except OSError as error:
+        # The Python API's callers catch Up42KeysError: a bare PermissionError is none.
+        where = f" ({error.filename})" if error.filename else ""
+        raise Up42KeysError(
+            f"cannot keep the token: {error.strerror or error}{where}",
+            f"make that directory writable, or set {paths.CACHE_DIR_ENV} to one that is",
+        ) from None
 
 
 def store_minted(target: Target, minted: client.MintedToken) -> cache.TokenRecord:

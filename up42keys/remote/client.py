@@ -21,8 +21,10 @@ if TYPE_CHECKING:
 DEFAULT_TOKEN_SECONDS = 300
 # The longest lifetime a token is trusted with; a longer one is capped (README, Reliability).
 MAX_TOKEN_SECONDS = 86400
-# A token answer is a few kilobytes; a larger body is not one, and is not read to its end.
-MAX_BODY_BYTES = 1024 * 1024
+# UP42's tokens are 1-2 KiB. A longer one is refused, not cached: ``exec`` hands the token
+# to its child in the environment, where a 200 KiB one made the start fail with E2BIG
+# ("Argument list too long"), and 16 KiB leaves room for any claims UP42 may add.
+MAX_TOKEN_CHARS = 16 * 1024
 RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
 
 
@@ -53,10 +55,9 @@ class RejectedError(CredentialsRejectedError):
 
 
 def _json_body(response: httpx.Response) -> Any:
-    try:
-        return response.json()
-    except ValueError:
-        return None
+    from up42keys.remote import bodies
+
+    return bodies.json_of(response.content)
 
 
 def _error_detail(response: httpx.Response) -> str:
@@ -92,7 +93,7 @@ def _retry_after(response: httpx.Response) -> float | None:
     value = response.headers.get("Retry-After", "").strip()
     if not value:
         return None
-    if value.isdigit():
+    if value.isascii() and value.isdigit():
         return float(value)
     moment = _http_date(value)
     return None if moment is None else max(0.0, moment - time.time())
@@ -138,7 +139,13 @@ def post_token_request(
     timeout = settings.timeout()
     clock = deadline.Deadline()
     last_problem = ""
-    headers = {"User-Agent": f"up42keys/{__version__}", "Accept": "application/json"}
+    from up42keys.remote import bodies
+
+    headers = {
+        "User-Agent": f"up42keys/{__version__}",
+        "Accept": "application/json",
+        "Accept-Encoding": bodies.ACCEPT_ENCODING,
+    }
     auth = httpx.BasicAuth(*basic_auth) if basic_auth else httpx.USE_CLIENT_DEFAULT
     with httpx.Client(timeout=timeout, headers=headers) as http:
         deadline.install(http, clock)
@@ -175,28 +182,24 @@ def post_token_request(
 
 
 def _post(http: httpx.Client, url: str, form: dict[str, str], auth: Any) -> httpx.Response:
-    """One POST, its body read in chunks and refused past ``MAX_BODY_BYTES``."""
+    """One POST, its body read raw and decoded with a bound (``bodies.read``)."""
     import httpx
 
+    from up42keys.remote import bodies
+
     with http.stream("POST", url, data=form, auth=auth) as streamed:
-        chunks: list[bytes] = []
-        size = 0
-        for chunk in streamed.iter_bytes():
-            size += len(chunk)
-            if size > MAX_BODY_BYTES:
-                raise Up42UnavailableError(
-                    f"{url} answered with more than {MAX_BODY_BYTES // 1024 // 1024} MiB, "
-                    "which is no token; check the URL"
-                )
-            chunks.append(chunk)
-    # The body is decoded already: the copy must not claim an encoding or a length of its own.
+        encoding = streamed.headers.get("Content-Encoding", "")
+        content = bodies.read(url, encoding, streamed.iter_raw())
+    # The body is decoded already: the copy must not claim an encoding or a length of its
+    # own. The headers are copied as the bytes that came: a proxy's ``Server: café`` is
+    # no ASCII, which httpx refuses in a header given as text.
     headers = [
         (name, value)
-        for name, value in streamed.headers.multi_items()
-        if name.lower() not in ("content-encoding", "content-length", "transfer-encoding")
+        for name, value in streamed.headers.raw
+        if name.lower() not in (b"content-encoding", b"content-length", b"transfer-encoding")
     ]
     return httpx.Response(
-        streamed.status_code, headers=headers, content=b"".join(chunks), request=streamed.request
+        streamed.status_code, headers=headers, content=content, request=streamed.request
     )
 
 
@@ -226,10 +229,17 @@ def token_from_response(url: str, response: httpx.Response) -> MintedToken:
     token = token or body.get("access_token")
     if not isinstance(token, str) or not token:
         raise Up42UnavailableError(f"{url} answered HTTP 200 without a token")
+    refresh = body.get("refresh_token")
+    for what, value in (("token", token), ("refresh token", refresh)):
+        if isinstance(value, str) and len(value) > MAX_TOKEN_CHARS:
+            raise Up42UnavailableError(
+                f"{url} answered with a {what} of {len(value) // 1024} KiB, longer than the "
+                f"{MAX_TOKEN_CHARS // 1024} KiB any UP42 token fits in; it is not used",
+                "check the URL, or report it to UP42",
+            )
     if not cache.looks_like_jwt(token):
         raise Up42UnavailableError(f"{url} answered with a token that is not a JWT")
     now = int(time.time())
-    refresh = body.get("refresh_token")
     refresh_seconds = body.get("refresh_expires_in")
     skew = _clock_skew(response)
     expires_at = min(_expiry(url, token, body.get("expires_in"), now), now + MAX_TOKEN_SECONDS)
@@ -239,22 +249,41 @@ def token_from_response(url: str, response: httpx.Response) -> MintedToken:
         access_token=token,
         expires_at=expires_at,
         refresh_token=refresh if isinstance(refresh, str) and refresh else None,
-        refresh_expires_at=_refresh_expiry(refresh_seconds, now) if refresh else None,
+        refresh_expires_at=_refresh_expiry(url, refresh_seconds, now) if refresh else None,
         clock_skew=skew,
     )
 
 
-def _refresh_expiry(seconds: object, now: int) -> int | None:
+def _refresh_expiry(url: str, seconds: object, now: int) -> int | None:
     """When a refresh token expires: capped like a token; None for a lifetime that is no number."""
-    if isinstance(seconds, (int, float)) and _finite_number(seconds):
-        return now + int(min(seconds, MAX_TOKEN_SECONDS))
-    return None
+    lifetime = _number(url, "refresh_expires_in", seconds)
+    return None if lifetime is None else now + int(min(lifetime, MAX_TOKEN_SECONDS))
 
 
-def _finite_number(value: object) -> bool:
+def _number(url: str, name: str, value: object) -> float | None:
+    """``value`` where it is a number, else None; an error for one no float holds (NaN, 1e999,
+    10**400).
+
+    An integer of any size comes from JSON as it is, and would overflow in float arithmetic:
+    past what a float holds, a lifetime means as little as infinity, and is refused alike.
+    """
     import math
 
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        return None
+    try:
+        finite = math.isfinite(value)
+    except OverflowError:
+        finite = False
+    if not finite:
+        shown = (
+            repr(value) if isinstance(value, float) else f"an integer of {len(str(value))} digits"
+        )
+        raise Up42UnavailableError(
+            f"{url} answered with a {name} that is not a finite number ({shown}); "
+            "that is no usable token, try again later or report it to UP42"
+        )
+    return value
 
 
 def _expired_on_arrival(url: str, age: int, skew: float | None) -> str:
@@ -272,14 +301,9 @@ def _expired_on_arrival(url: str, age: int, skew: float | None) -> str:
 
 def _expiry(url: str, token: str, expires_in: object, now: int) -> int:
     """``expires_in`` where given; else the JWT's ``exp``; else UP42's five minutes."""
-    if isinstance(expires_in, (int, float)) and not isinstance(expires_in, bool):
-        if not _finite_number(expires_in):
-            raise Up42UnavailableError(
-                f"{url} answered with an expires_in that is not a finite number "
-                f"({expires_in!r}); that is no usable token, try again later or report it to UP42"
-            )
-        if expires_in > 0:
-            return now + int(min(expires_in, MAX_TOKEN_SECONDS))
+    seconds = _number(url, "expires_in", expires_in)
+    if seconds is not None and seconds > 0:
+        return now + int(min(seconds, MAX_TOKEN_SECONDS))
     from up42keys.remote import jwtinfo
 
     exp = jwtinfo.expiry(token)
@@ -297,4 +321,15 @@ def mint_project_token(
         basic_auth=(project_id, api_key),
         rejected_fix=rejected_fix,
     )
-    return token_from_response(url, response)
+    minted = token_from_response(url, response)
+    from up42keys.remote import jwtinfo
+
+    other = jwtinfo.other_project(minted.access_token, project_id)
+    if other is not None:
+        claim, value = other
+        raise Up42UnavailableError(
+            f"{url} answered with a token for another project (its {claim} claim says "
+            f"{value[:40]}, not {project_id}); it is not used",
+            "check the profile's API URL, or report it to UP42",
+        )
+    return minted
