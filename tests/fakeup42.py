@@ -97,6 +97,8 @@ class FakeUp42:
         self.revoked: set[str] = set()
         self.api_tokens: list[str] = []
         self.api_rejections = 0
+        # Takes the /v2/assets/ paths when set (tests/fakeassets.py: a COG, storage and STAC).
+        self.assets: Any = None
         self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -143,6 +145,8 @@ class FakeUp42:
 
             def do_GET(self) -> None:
                 fake.handle_api(self)
+
+            do_HEAD = do_GET
 
             def date_time_string(self, timestamp: float | None = None) -> str:
                 moment = time.time() if timestamp is None else timestamp
@@ -206,6 +210,9 @@ class FakeUp42:
             self.api_requests.append(
                 Recorded(path, dict(request.headers.items()), body, request.command)
             )
+        if self.assets is not None and self.assets.handles(path):
+            self.assets.answer(request, path, query)
+            return
         if path not in (
             API_PATH,
             REDIRECT_PATH,
@@ -216,23 +223,10 @@ class FakeUp42:
         ):
             self._json(request, 404, {"error": {"code": 404, "message": "no such path"}})
             return
-        scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-        problem = "not a bearer token" if scheme.lower() != "bearer" else None
-        if token in self.revoked:
-            problem = "the token was revoked"
-        try:
-            claims = jwt.decode(
-                token, SIGNING_KEY, algorithms=["HS512"], options={"verify_aud": False}
-            )
-        except jwt.InvalidTokenError as error:
-            problem = str(error)
+        _, claims, problem = self._bearer(request)
         if problem is not None:
-            with self._lock:
-                self.api_rejections += 1
             self._json(request, 401, {"error": {"code": 401, "message": problem}})
             return
-        with self._lock:
-            self.api_tokens.append(token)
         if path == REDIRECT_PATH:
             target = urllib.parse.parse_qs(query).get("to", [""])[0]
             fault = Fault(status=307, json_body={}, headers={"Location": target})
@@ -246,6 +240,31 @@ class FakeUp42:
             self._json(request, 200, self._stac(request, path))
         else:
             self._json(request, 200, {"data": {"projectId": claims["sub"]}})
+
+    def accepted_bearer(self, request: BaseHTTPRequestHandler) -> str | None:
+        """The request's bearer token when this server signed it and it is valid, else None."""
+        token, _, problem = self._bearer(request)
+        return None if problem is not None else token
+
+    def _bearer(self, request: BaseHTTPRequestHandler) -> tuple[str, dict[str, Any], str | None]:
+        """The token, its claims and why it is refused (None: accepted); counts both outcomes."""
+        scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+        problem = "not a bearer token" if scheme.lower() != "bearer" else None
+        if token in self.revoked:
+            problem = "the token was revoked"
+        claims: dict[str, Any] = {}
+        try:
+            claims = jwt.decode(
+                token, SIGNING_KEY, algorithms=["HS512"], options={"verify_aud": False}
+            )
+        except jwt.InvalidTokenError as error:
+            problem = str(error)
+        with self._lock:
+            if problem is None:
+                self.api_tokens.append(token)
+            else:
+                self.api_rejections += 1
+        return token, claims, problem
 
     def _stac(self, request: BaseHTTPRequestHandler, path: str) -> dict[str, Any]:
         root = f"http://{request.headers['Host']}{STAC_PATH}"
