@@ -195,14 +195,15 @@ def env(profile: str | None = None, *, min_ttl: float | None = None) -> Iterator
     when no GDAL loaded here can scope a header to a path.
     """
     libraries = scoping_libraries()
-    keeper = HeaderFileKeeper(profile, min_ttl=min_ttl, on_error=_warn)
+    keeper = HeaderFileKeeper(profile, min_ttl=min_ttl, on_error=warn)
     with keeper:
         prefix = vsicurl_prefix(keeper.target.api_url)
         with scoped_header_file(libraries, prefix, keeper.header_path):
             yield prefix
 
 
-def _warn(message: str) -> None:
+def warn(message: str) -> None:
+    """Where a renewal's problems go in Python: a warning, which the caller may filter."""
     warnings.warn(f"up42keys: {message}", RuntimeWarning, stacklevel=2)
 
 
