@@ -32,6 +32,7 @@ from tests.fakeup42 import STAC_PATH, FakeUp42
 ASSET_ID = "3f2c9a1e-5b7d-4e0a-9c1f-2d8e6b4a7c01"
 ASSETS_PATH = "/v2/assets/"
 COLLECTION = "fake-orders"
+GEOJSON = "application/geo+json"
 SIZE = 512
 BLOCK = 128
 # Uncompressed noise: every 128x128 tile is 16 KiB, GDAL's chunk, so each tile read is a request.
@@ -193,8 +194,8 @@ class FakeAssets:
                     {"rel": "root", "href": root, "type": "application/json"},
                     {"rel": "conformance", "href": root + "conformance"},
                     {"rel": "data", "href": root + "collections", "type": "application/json"},
-                    {"rel": "search", "href": root + "search", "method": "GET"},
-                    {"rel": "search", "href": root + "search", "method": "POST"},
+                    {"rel": "search", "href": root + "search", "type": GEOJSON, "method": "GET"},
+                    {"rel": "search", "href": root + "search", "type": GEOJSON, "method": "POST"},
                 ],
             }
         if path == "conformance":

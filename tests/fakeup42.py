@@ -97,6 +97,7 @@ class FakeUp42:
         self.revoked: set[str] = set()
         self.api_tokens: list[str] = []
         self.api_rejections = 0
+        self.rejected: list[tuple[str, str]] = []  # (path, why) of each 401 on an API path
         # Takes the /v2/assets/ paths when set (tests/fakeassets.py: a COG, storage and STAC).
         self.assets: Any = None
         self._lock = threading.Lock()
@@ -264,6 +265,7 @@ class FakeUp42:
                 self.api_tokens.append(token)
             else:
                 self.api_rejections += 1
+                self.rejected.append((request.path, problem))
         return token, claims, problem
 
     def _stac(self, request: BaseHTTPRequestHandler, path: str) -> dict[str, Any]:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from distributed import Client, LocalCluster
+from distributed import Client, LocalCluster, wait
 
 import up42keys.dask
 from tests import daskwork
@@ -55,11 +55,18 @@ def test_workers_read_across_token_lifetimes_with_the_token_and_never_the_secret
             for row, column in ORDER
         ]
         whole = client.submit(daskwork.read_whole, download, pure=False)
+        wait([*futures, whole])
+        assert server.api_rejections == 0, server.rejected  # before any result: why one failed
         for (row, column), future in zip(ORDER, futures, strict=True):
             assert np.array_equal(future.result(), tile_of(row, column))
         assert np.array_equal(whole.result(), PIXELS)
         assert time.monotonic() - started > 3 * server.token_ttl
-        reports = client.run(daskwork.report, server.api_url)
+        reports = {
+            worker: client.submit(
+                daskwork.report, server.api_url, workers=[worker], pure=False
+            ).result()
+            for worker in client.scheduler_info()["workers"]
+        }
     finally:
         shared.stop()
     check_reads(server, assets)

@@ -20,10 +20,11 @@ def get_token(profile: str | None = None, *, min_ttl: float | None = None) -> st
     ``.up42keys-profile`` above the working directory, else the active profile.
     ``min_ttl=None`` means ``UP42KEYS_MIN_TTL``, else 60 seconds.
     """
+    min_ttl = settings.min_ttl(min_ttl)
     shared = sharing.current(profile)  # a Dask worker's token, handed over: it never mints
     if shared is not None:
-        return shared.token
-    _, record = tokens.get_token_record(profile, min_ttl=settings.min_ttl(min_ttl))
+        return sharing.latest(shared.label, min_ttl).token
+    _, record = tokens.get_token_record(profile, min_ttl=min_ttl)
     return record.token
 
 

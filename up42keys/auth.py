@@ -119,7 +119,7 @@ class Up42Auth(httpx.Auth):
     def _mint(self, *, refresh: bool) -> str:
         """Callers hold the lock. Threads that waited for it find the token the first one made."""
         if self._target is None:
-            self._record = sharing.latest(self._shared_label).record()
+            self._record = sharing.latest(self._shared_label, self._min_ttl).record()
         else:
             self._record = tokens.get_record(self._target, min_ttl=self._min_ttl, refresh=refresh)
         return self._record.token

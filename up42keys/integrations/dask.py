@@ -107,7 +107,7 @@ class _WorkerState:
 
     def install(self, shared: SharedToken) -> None:
         sharing.receive(shared)
-        newest = sharing.latest(shared.label)
+        newest = sharing.current(shared.label) or shared
         with self.lock:
             if self.directory is None:
                 self.directory = tempfile.mkdtemp(prefix="up42keys-worker-")
