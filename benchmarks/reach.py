@@ -20,7 +20,6 @@ from __future__ import annotations
 import ctypes
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -31,7 +30,14 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench import API_KEY, installed_command, load_average, private_environment, run_once
+from bench import (
+    API_KEY,
+    add_profile,
+    installed_command,
+    load_average,
+    private_environment,
+    run_once,
+)
 
 from tests.fakeassets import FakeAssets
 from tests.fakeup42 import API_PATH, FakeUp42
@@ -178,26 +184,7 @@ def main() -> int:
         assets = FakeAssets.install(server, root)
         environment = dict(private_environment(root / "home"), **GDAL_OPTIONS)
         environment.update(NO_PROXY="127.0.0.1,localhost", no_proxy="127.0.0.1,localhost")
-        added = subprocess.run(
-            [
-                command,
-                "add",
-                "bench",
-                "--project-id",
-                project_id,
-                "--api-url",
-                server.url,
-                "--api-key-stdin",
-            ],
-            input=API_KEY + "\n",
-            env=environment,
-            cwd=root,
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        if added.returncode != 0:
-            sys.exit(f"reach: cannot add the profile: {added.stderr.strip()}")
+        add_profile(command, project_id, server.url, environment, root)
         os.environ.clear()
         os.environ.update(environment)  # the in-process parts use the same home and keyring
         token = server.mint_jwt(project_id, 3600)
