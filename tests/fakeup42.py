@@ -13,7 +13,9 @@ The other API paths take the same tokens: ``/v2/redirect?to=URL`` answers 307
 to URL (method and body kept), ``USERINFO_PATH`` gives an account's workspace
 ID as ``sub`` (what up42-py's ``authenticate`` reads), ``/v2/assets/stac/`` is
 a STAC API with no collections and ``/v2/orders`` one page with no orders.
-``api_requests`` records every request to an API path, with or without a token.
+``api_requests`` records every request to an API path, with or without a token, and
+``rejected`` the path and reason of each 401. With ``assets`` set (tests/fakeassets.py), the
+``/v2/assets/`` paths serve a COG, a download URL on a storage host and a fuller STAC API.
 The account sign-in takes both client IDs UP42 takes (``up42-api`` from UP42's
 docs, ``up42-sdk`` from up42-py) and counts the grants by client ID in ``clients``.
 """

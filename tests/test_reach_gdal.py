@@ -106,7 +106,7 @@ def test_gdal_3_6_ignores_path_specific_options_and_is_refused(monkeypatch):
     monkeypatch.setattr(gdal, "loaded_libraries", lambda: [old])
     with (
         pytest.warns(RuntimeWarning, match=r"needs GDAL 3\.8"),
-        pytest.raises(gdal.GdalScopingError, match=r"needs GDAL 3\.8 or later"),
+        pytest.raises(up42keys.gdal.GdalScopingError, match=r"needs GDAL 3\.8 or later"),
     ):
         gdal.scoping_libraries()
 

@@ -30,6 +30,7 @@ from distributed import Client, WorkerPlugin
 
 from up42keys import files
 from up42keys.cache import TokenRecord
+from up42keys.errors import GdalScopingError
 from up42keys.integrations import gdal, sharing
 from up42keys.integrations.sharing import SharedToken
 
@@ -125,7 +126,7 @@ def _scoping_libraries() -> list[gdal.Library]:
     """The worker's GDALs that can scope the header file; none is fine when it reads no COG."""
     try:
         return gdal.scoping_libraries()
-    except gdal.GdalScopingError:
+    except GdalScopingError:
         return []
 
 

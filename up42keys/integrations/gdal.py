@@ -13,12 +13,14 @@ prefix, ``/vsicurl/<API origin>/``, by one of two mechanisms:
   and 3.10.3 (rasterio's wheels) apply it to ``/vsicurl/``; Debian's 3.6.2
   ignores it and sends no header at all. ``SCOPED_SINCE`` is the oldest version
   measured to work; older ones are refused (in-process) or warned about (exec).
-- the ``/vsicurl?header_file=FILE&url=URL`` form, which every GDAL since 2.3
-  applies to that one URL: ``exec --gdal`` rewrites the child's arguments that
-  name a ``/vsicurl/`` path on the API origin into it.
+- the ``/vsicurl?header_file=FILE&url=URL`` form (GDAL's ``/vsicurl?`` options
+  date from 2.3; measured on 3.6.2), which applies to that one URL:
+  ``exec --gdal`` rewrites the child's arguments that name a ``/vsicurl/`` path
+  on the API origin into it.
 
-libcurl never sends a custom header to another host on a redirect, so a
-redirect to a storage host carries no token either.
+libcurl did not send the custom header to another host on a redirect
+(measured on 3.6.2 when issue 19 was filed), so a redirect to a storage host
+carries no token either.
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ from typing import Any
 
 from up42keys import files
 from up42keys.cache import TokenRecord
-from up42keys.errors import Up42KeysError
+from up42keys.errors import GdalScopingError
 from up42keys.tokenfile import TokenFileKeeper
 
 SCOPED_SINCE = (3, 8)
@@ -45,10 +47,6 @@ CONFIG_FILE_ENV = "GDAL_CONFIG_FILE"
 HEADER_FILE_NAME = "gdal-headers"
 CONFIG_FILE_NAME = "gdalrc"
 INSTALL = "pip install 'up42keys[gdal]' (rasterio, whose wheels bring GDAL 3.10)"
-
-
-class GdalScopingError(Up42KeysError):
-    """No GDAL in this process can keep the token to UP42's origin (exit 1)."""
 
 
 def header_text(token: str) -> str:
