@@ -79,6 +79,10 @@ def test_env_restores_gdals_configuration_exactly(run, server, project_id, asset
         assert library.get(prefix, gdal.HEADER_OPTION) == inside
     assert library.get(prefix, gdal.HEADER_OPTION) is None
     assert library.get(other, gdal.HEADER_OPTION) == "/users/own/headers"
+    with rasterio.Env(GDAL_HTTP_HEADER_FILE="/a/global/file"):  # a global value stays global
+        with up42keys.gdal.env("prod"):
+            assert library.get(prefix, gdal.HEADER_OPTION) not in (None, "/a/global/file")
+        assert library.get(prefix, gdal.HEADER_OPTION) is None
     assert not Path(inside).exists()
     library.set(other, gdal.HEADER_OPTION, None)
 
@@ -235,3 +239,28 @@ def test_exec_gdal_rio_info(up42keys, server, assets, exec_profile):
     assert json.loads(result.stdout)["width"] == PIXELS.shape[1]
     assert server.api_rejections == 0
     assert assets.asset_tokens
+
+
+def test_exec_gdal_keeps_the_users_gdal_configuration(up42keys, server, exec_profile, tmp_path):
+    own = tmp_path / "own-gdalrc"
+    own.write_text("[configoptions]\nGDAL_CACHEMAX=64\n")
+    script = 'cat "$GDAL_CONFIG_FILE"; stat -c %a "$(dirname "$UP42_TOKEN_FILE")/gdal-headers"'
+    result = up42keys(
+        "exec", exec_profile, "--gdal", "--", "sh", "-c", script, env={"GDAL_CONFIG_FILE": str(own)}
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("[configoptions]\nGDAL_CACHEMAX=64\n[credentials]\n")
+    assert f"path=/vsicurl/{server.url}/\n" in result.stdout
+    assert result.stdout.splitlines()[-1] == "600"
+
+
+def test_exec_gdal_warns_when_the_gdal_on_path_cannot_scope_an_unnamed_path(up42keys, exec_profile):
+    require_os_feature(shutil.which("gdalinfo") is not None, "gdal-bin is missing")
+    result = up42keys("exec", exec_profile, "--gdal", "--", "gdalinfo", "--version")
+    assert result.returncode == 0, result.stderr
+    version = result.stdout.split()[1].rstrip(",")
+    if gdal._version_tuple(version) < gdal.SCOPED_SINCE:  # Debian 12's 3.6.2
+        assert f"up42keys: warning: GDAL {version} on PATH" in result.stderr
+        assert "needs GDAL 3.8" in result.stderr
+    else:
+        assert "warning" not in result.stderr

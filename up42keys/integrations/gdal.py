@@ -102,6 +102,9 @@ class Library:
         self.version = _version_tuple(self.version_text)
         self._get = getattr(self._cdll, "VSIGetPathSpecificOption", None)
         self._set = getattr(self._cdll, "VSISetPathSpecificOption", None)
+        self._global = self._cdll.CPLGetConfigOption
+        self._global.restype = ctypes.c_char_p
+        self._global.argtypes = [ctypes.c_char_p] * 2
         if self._get is not None and self._set is not None:
             self._get.restype = ctypes.c_char_p
             self._get.argtypes = [ctypes.c_char_p] * 3
@@ -113,10 +116,13 @@ class Library:
         return self._set is not None and self.version >= SCOPED_SINCE
 
     def get(self, prefix: str, key: str) -> str | None:
+        """The value set for paths under ``prefix``; None when only the global one applies."""
         if self._get is None:
             raise GdalScopingError(f"GDAL {self.version_text} has no path-specific options")
         value: bytes | None = self._get(prefix.encode(), key.encode(), None)
-        return None if value is None else value.decode()
+        if value is None or value == self._global(key.encode(), None):
+            return None
+        return value.decode()
 
     def set(self, prefix: str, key: str, value: str | None) -> None:
         """Set (or with None, remove) ``key`` for paths under ``prefix``."""
