@@ -9,7 +9,6 @@ token is kept in memory only; the newest one handed over wins.
 
 from __future__ import annotations
 
-import asyncio
 import threading
 import time
 from dataclasses import dataclass
@@ -87,6 +86,8 @@ def latest(label: str, min_ttl: float) -> SharedToken:
 
 
 def _on_event_loop() -> bool:
+    import asyncio  # only on a worker, where a token was handed over: get_token stays cheap
+
     try:
         asyncio.get_running_loop()
     except RuntimeError:
