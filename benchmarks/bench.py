@@ -151,6 +151,24 @@ def run_once(argv: list[str], environment: dict[str, str], cwd: Path) -> float:
     return elapsed
 
 
+def add_profile(
+    command: str, project_id: str, api_url: str, environment: dict[str, str], root: Path
+) -> None:
+    """Add the profile ``bench`` on the fake, as a user does, or stop the benchmark."""
+    add = [command, "add", "bench", "--project-id", project_id, "--api-url", api_url]
+    added = subprocess.run(
+        [*add, "--api-key-stdin"],
+        input=API_KEY + "\n",
+        env=environment,
+        cwd=root,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if added.returncode != 0:
+        sys.exit(f"bench: cannot add the profile: {added.stderr.strip()}")
+
+
 @dataclass(frozen=True)
 class Bench:
     cases: list[Case]
@@ -180,18 +198,7 @@ def setup() -> Iterator[Bench]:
         root = Path(directory)
         (root / "home").mkdir()
         environment = private_environment(root / "home")
-        add = [command, "add", "bench", "--project-id", project_id, "--api-url", server.url]
-        added = subprocess.run(
-            [*add, "--api-key-stdin"],
-            input=API_KEY + "\n",
-            env=environment,
-            cwd=root,
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        if added.returncode != 0:
-            sys.exit(f"bench: cannot add the profile: {added.stderr.strip()}")
+        add_profile(command, project_id, server.url, environment, root)
         script = root / "bare_httpx.py"
         script.write_text(BARE_HTTPX_SCRIPT)
         launcher = root / "pip25-launcher" / "up42keys"

@@ -13,7 +13,9 @@ The other API paths take the same tokens: ``/v2/redirect?to=URL`` answers 307
 to URL (method and body kept), ``USERINFO_PATH`` gives an account's workspace
 ID as ``sub`` (what up42-py's ``authenticate`` reads), ``/v2/assets/stac/`` is
 a STAC API with no collections and ``/v2/orders`` one page with no orders.
-``api_requests`` records every request to an API path, with or without a token.
+``api_requests`` records every request to an API path, with or without a token, and
+``rejected`` the path and reason of each 401. With ``assets`` set (tests/fakeassets.py), the
+``/v2/assets/`` paths serve a COG, a download URL on a storage host and a fuller STAC API.
 The account sign-in takes both client IDs UP42 takes (``up42-api`` from UP42's
 docs, ``up42-sdk`` from up42-py) and counts the grants by client ID in ``clients``.
 """
@@ -99,6 +101,9 @@ class FakeUp42:
         self.revoked: set[str] = set()
         self.api_tokens: list[str] = []
         self.api_rejections = 0
+        self.rejected: list[tuple[str, str]] = []  # (path, why) of each 401 on an API path
+        # Takes the /v2/assets/ paths when set (tests/fakeassets.py: a COG, storage and STAC).
+        self.assets: Any = None
         self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -145,6 +150,8 @@ class FakeUp42:
 
             def do_GET(self) -> None:
                 fake.handle_api(self)
+
+            do_HEAD = do_GET
 
             def date_time_string(self, timestamp: float | None = None) -> str:
                 moment = time.time() if timestamp is None else timestamp
@@ -208,6 +215,9 @@ class FakeUp42:
             self.api_requests.append(
                 Recorded(path, dict(request.headers.items()), body, request.command)
             )
+        if self.assets is not None and self.assets.handles(path):
+            self.assets.answer(request, path, query)
+            return
         if path not in (
             API_PATH,
             REDIRECT_PATH,
@@ -218,23 +228,10 @@ class FakeUp42:
         ):
             self._json(request, 404, {"error": {"code": 404, "message": "no such path"}})
             return
-        scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-        problem = "not a bearer token" if scheme.lower() != "bearer" else None
-        if token in self.revoked:
-            problem = "the token was revoked"
-        try:
-            claims = jwt.decode(
-                token, SIGNING_KEY, algorithms=["HS512"], options={"verify_aud": False}
-            )
-        except jwt.InvalidTokenError as error:
-            problem = str(error)
+        _, claims, problem = self._bearer(request)
         if problem is not None:
-            with self._lock:
-                self.api_rejections += 1
             self._json(request, 401, {"error": {"code": 401, "message": problem}})
             return
-        with self._lock:
-            self.api_tokens.append(token)
         if path == REDIRECT_PATH:
             target = urllib.parse.parse_qs(query).get("to", [""])[0]
             fault = Fault(status=307, json_body={}, headers={"Location": target})
@@ -248,6 +245,32 @@ class FakeUp42:
             self._json(request, 200, self._stac(request, path))
         else:
             self._json(request, 200, {"data": {"projectId": claims["sub"]}})
+
+    def accepted_bearer(self, request: BaseHTTPRequestHandler) -> str | None:
+        """The request's bearer token when this server signed it and it is valid, else None."""
+        token, _, problem = self._bearer(request)
+        return None if problem is not None else token
+
+    def _bearer(self, request: BaseHTTPRequestHandler) -> tuple[str, dict[str, Any], str | None]:
+        """The token, its claims and why it is refused (None: accepted); counts both outcomes."""
+        scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+        problem = "not a bearer token" if scheme.lower() != "bearer" else None
+        if token in self.revoked:
+            problem = "the token was revoked"
+        claims: dict[str, Any] = {}
+        try:
+            claims = jwt.decode(
+                token, SIGNING_KEY, algorithms=["HS512"], options={"verify_aud": False}
+            )
+        except jwt.InvalidTokenError as error:
+            problem = str(error)
+        with self._lock:
+            if problem is None:
+                self.api_tokens.append(token)
+            else:
+                self.api_rejections += 1
+                self.rejected.append((request.path, problem))
+        return token, claims, problem
 
     def _stac(self, request: BaseHTTPRequestHandler, path: str) -> dict[str, Any]:
         root = f"http://{request.headers['Host']}{STAC_PATH}"

@@ -185,11 +185,14 @@ def test_an_unsupported_sdk_names_the_supported_range(
 
 
 def test_a_failed_userinfo_changes_nothing_in_the_sdk(server, up42, account, monkeypatch) -> None:
-    monkeypatch.setattr(up42.host, "user_info_endpoint", lambda: server.url + "/v2/no-such-path")
+    from up42keys.integrations import up42py
+
+    monkeypatch.setattr(up42py, "USERINFO_PATH", "/v2/no-such-path")
+    before = {name: getattr(up42.host, name) for name in up42py.HOST_NAMES}
     with pytest.raises(up42keys.Up42UnavailableError, match="did not give the workspace ID"):
         up42keys.sdk.authenticate("me")
     assert up42.base.workspace._session is None
-    assert up42.host.REGION == "eu"
+    assert {name: getattr(up42.host, name) for name in up42py.HOST_NAMES} == before
 
 
 def test_sdk_in_a_user_process(server, up42keys, isolated_home) -> None:

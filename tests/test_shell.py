@@ -301,8 +301,11 @@ def test_env_prints_posix_by_default_and_fish_on_request(up42keys, profiles):
         "export UP42_TOKEN",
         "export UP42_PROJECT_ID",
         "export UP42KEYS_PROFILE",
+        "export UP42_TOKEN_EXPIRES_AT",
     ]
     assert posix[2] == "export UP42KEYS_PROFILE='prod'"
+    token = posix[0].split("=", 1)[1].strip("'")
+    assert posix[3] == f"export UP42_TOKEN_EXPIRES_AT='{claims(token)['exp']}'"
     fish = up42keys("env", "--shell", "fish").stdout.splitlines()
     assert fish[1] == f"set -gx UP42_PROJECT_ID '{profiles['prod']}'"
 
@@ -318,4 +321,4 @@ def test_env_for_environment_credentials_pins_no_profile(up42keys, project_id, s
     )
     assert result.returncode == 0, result.stderr
     names = [line.split("=")[0] for line in result.stdout.splitlines()]
-    assert names == ["export UP42_TOKEN", "export UP42_PROJECT_ID"]
+    assert names == ["export UP42_TOKEN", "export UP42_PROJECT_ID", "export UP42_TOKEN_EXPIRES_AT"]

@@ -108,3 +108,7 @@ class CancelledError(Up42KeysError):
     """Ctrl-C (or Esc in a picker): nothing was changed (exit 130, as shells report it)."""
 
     exit_code = EXIT_INTERRUPTED
+
+
+class GdalScopingError(Up42KeysError):
+    """No GDAL in this process can keep a token to UP42's origin: it needs GDAL 3.8 (exit 1)."""

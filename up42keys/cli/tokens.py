@@ -43,7 +43,8 @@ def token(name: str | None, refresh: bool, min_ttl: str | None, as_json: bool) -
 def target_environment(name: str | None) -> dict[str, str]:
     """The variables that hand the target's token and project to another program."""
     label, record = tokens.get_token_record(name, min_ttl=settings.min_ttl())
-    return shell.token_variables(label, tokens.project_id_of(record), record.token)
+    project_id = tokens.project_id_of(record)
+    return shell.token_variables(label, project_id, record.token, record.expires_at)
 
 
 @cli.command()
@@ -88,8 +89,13 @@ EXEC_ARGV = "up42keys.exec.argv"
     context_settings={"allow_extra_args": True},
 )
 @profile_argument(required=False)
+@click.option(
+    "--gdal",
+    is_flag=True,
+    help="Also give GDAL (gdalinfo, rasterio, rio...) the token, for the API origin only.",
+)
 @click.pass_context
-def exec_command(ctx: click.Context, name: str | None) -> int:
+def exec_command(ctx: click.Context, name: str | None, gdal: bool) -> int:
     """Run a command with NAME's UP42_TOKEN, UP42_PROJECT_ID and UP42KEYS_PROFILE set.
 
     up42keys exec [NAME] -- CMD [ARGS...]. UP42_TOKEN_FILE names a file that holds
@@ -101,4 +107,4 @@ def exec_command(ctx: click.Context, name: str | None) -> int:
         raise UsageError("give the command after '--': up42keys exec [NAME] -- CMD [ARGS...]")
     from up42keys.ops import execute
 
-    return execute.run_with_token(name, argv, warn)
+    return execute.run_with_token(name, argv, warn, gdal=gdal)

@@ -8,6 +8,7 @@ classes. Nothing here opens the keyring unless a token has to be minted.
 from __future__ import annotations
 
 from up42keys import settings
+from up42keys.integrations import sharing
 from up42keys.kinds import Profile
 from up42keys.ops import tokens
 from up42keys.store import profile_file
@@ -21,7 +22,11 @@ def get_token(profile: str | None = None, *, min_ttl: float | None = None) -> st
     ``.up42keys-profile`` above the working directory, else the active profile.
     ``min_ttl=None`` means ``UP42KEYS_MIN_TTL``, else 60 seconds.
     """
-    _, record = tokens.get_token_record(profile, min_ttl=settings.min_ttl(min_ttl))
+    min_ttl = settings.min_ttl(min_ttl)
+    shared = sharing.current(profile)  # a Dask worker's token, handed over: it never mints
+    if shared is not None:
+        return sharing.latest(shared.label, min_ttl).token
+    _, record = tokens.get_token_record(profile, min_ttl=min_ttl)
     return record.token
 
 

@@ -47,6 +47,7 @@ from anyio.lowlevel import RunVar
 from up42keys import settings
 from up42keys.cache import TokenRecord
 from up42keys.errors import UsageError
+from up42keys.integrations import sharing
 from up42keys.ops import tokens
 
 if TYPE_CHECKING:
@@ -81,11 +82,17 @@ class Up42Auth(httpx.Auth):
         also: Iterable[str] | str = (),
     ) -> None:
         self._min_ttl = settings.min_ttl(min_ttl)
-        self._target = tokens.resolve_target(profile)
+        # A process handed a token (a Dask worker: up42keys.integrations.sharing) never mints.
+        shared = sharing.current(profile)
+        self._shared_label = shared.label if shared else ""
+        self._target: tokens.Target | None = None
+        if shared is None:
+            self._target = target = tokens.resolve_target(profile)
+            api_url = target.api_url
+        else:
+            api_url = shared.api_url
         extra = [also] if isinstance(also, str) else list(also)
-        self._origins = frozenset(
-            [_checked_origin(self._target.api_url), *map(_checked_origin, extra)]
-        )
+        self._origins = frozenset([_checked_origin(api_url), *map(_checked_origin, extra)])
         self._record: TokenRecord | None = None
         # A token minted in answer to a 401 and refused since (see the module's docstring).
         self._doubtful: str | None = None
@@ -112,7 +119,10 @@ class Up42Auth(httpx.Auth):
 
     def _mint(self, *, refresh: bool) -> str:
         """Callers hold the lock. Threads that waited for it find the token the first one made."""
-        self._record = tokens.get_record(self._target, min_ttl=self._min_ttl, refresh=refresh)
+        if self._target is None:
+            self._record = sharing.latest(self._shared_label, self._min_ttl).record()
+        else:
+            self._record = tokens.get_record(self._target, min_ttl=self._min_ttl, refresh=refresh)
         return self._record.token
 
     def _token(self) -> str:

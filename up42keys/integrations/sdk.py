@@ -20,7 +20,9 @@ def authenticate(profile: str | None = None) -> str:
     """Set the installed up42-py up on an account profile; returns the workspace ID.
 
     ``profile=None`` means what the command line would use. The SDK's region
-    is the profile's. Raises ``UsageError`` for a project profile (up42-py
+    is the profile's, and so are its hosts (``api_url`` and ``auth_url``): a
+    profile on a staging or test server never sends its token to production.
+    Raises ``UsageError`` for a project profile (up42-py
     signs accounts in only) and for an up42-py version the bridge does not
     know, ``Up42KeysError`` when up42-py is not installed.
     """
@@ -36,4 +38,7 @@ def authenticate(profile: str | None = None) -> str:
         )
     up42py.check_version()
     region = getattr(target, "region", None) or DEFAULT_REGION
-    return up42py.bind(region, lambda sdk_urls: Up42Auth(name, also=sdk_urls))
+    auth_url = getattr(target, "auth_url", None) or target.api_url
+    return up42py.bind(
+        region, target.api_url, auth_url, lambda sdk_urls: Up42Auth(name, also=sdk_urls)
+    )

@@ -4,7 +4,8 @@
 and sets the SDK up; ``up42keys.sdk`` needs the second half alone. So this
 module does what ``up42.base._Workspace.authenticate`` does after its
 sign-in, with up42keys' auth in place of the SDK's: set
-``up42.host.REGION``, build the session with ``up42.http.session.create``,
+``up42.host.REGION`` and point ``up42.host``'s URL functions at the profile's
+own hosts, build the session with ``up42.http.session.create``,
 read the workspace ID from ``up42.host.user_info_endpoint()`` (its ``sub``)
 and store session, auth and ID in ``up42.base.workspace`` (``_session``,
 ``_auth``, ``_id``). These internals are the same in up42-py 3.0.0, 4.0.0 and
@@ -17,11 +18,14 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from up42keys.errors import Up42KeysError, Up42UnavailableError, UsageError
+from up42keys.remote.accounts import TOKEN_PATH
 
 if TYPE_CHECKING:
     from up42keys.integrations.httpauth import Up42Auth
 
 SUPPORTED = ">=3.0, <5"
+HOST_NAMES = ("REGION", "endpoint", "user_info_endpoint", "token_endpoint")
+USERINFO_PATH = "/realms/public/protocol/openid-connect/userinfo"
 SUPPORTED_MAJORS = (3, 4)
 INSTALL = "pip install 'up42-py>=3.0,<5'"
 
@@ -44,25 +48,34 @@ def check_version() -> str:
     return version
 
 
-def bind(region: str, make_auth: Callable[[list[str]], Up42Auth]) -> str:
-    """Point the SDK at ``region`` with the auth that ``make_auth`` gives; the workspace ID.
+def bind(
+    region: str, api_url: str, auth_url: str, make_auth: Callable[[list[str]], Up42Auth]
+) -> str:
+    """Point the SDK at the profile's hosts, with the auth ``make_auth`` gives; the workspace ID.
 
-    ``make_auth`` gets the URLs the SDK sends a token to in that region (its
-    API host and its sign-in host's userinfo endpoint): the auth must cover
-    their origins. Nothing changes in the SDK unless all of it worked.
+    up42-py builds its URLs from ``up42.host.REGION`` alone, so a profile on
+    another host (staging, a test server) would have its token sent to
+    production: ``up42.host``'s three URL functions are replaced by ones on
+    ``api_url`` and ``auth_url``. ``make_auth`` gets the URLs the SDK sends a
+    token to (the API and the userinfo endpoint): the auth must cover their
+    origins. Nothing changes in the SDK unless all of it worked.
     """
     import requests
     from up42 import base, host
     from up42.http import session as http_session
 
-    previous_region = host.REGION
+    previous = {name: getattr(host, name) for name in HOST_NAMES}
     host.REGION = region
+    host.endpoint = lambda path: api_url + path
+    host.user_info_endpoint = lambda: auth_url + USERINFO_PATH
+    host.token_endpoint = lambda: auth_url + TOKEN_PATH
     try:
         auth = make_auth([host.endpoint("/"), host.user_info_endpoint()])
         session = http_session.create(auth)
         workspace_id = _workspace_id(session, host.user_info_endpoint(), requests.RequestException)
     except BaseException:
-        host.REGION = previous_region
+        for name, value in previous.items():
+            setattr(host, name, value)
         raise
     workspace = base.workspace
     workspace._session = session

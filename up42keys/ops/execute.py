@@ -27,25 +27,39 @@ FORWARDED_SIGNALS = ("SIGTERM", "SIGHUP", "SIGINT", "SIGQUIT", "SIGUSR1", "SIGUS
 TERMINAL_SIGNALS = ("SIGINT", "SIGQUIT", "SIGWINCH")
 
 
-def run_with_token(argument: str | None, argv: list[str], on_error: Callable[[str], None]) -> int:
+def run_with_token(
+    argument: str | None, argv: list[str], on_error: Callable[[str], None], *, gdal: bool = False
+) -> int:
     """``exec``: run ``argv`` with the target's token, project and a token file kept fresh.
 
-    ``UP42_TOKEN`` is the token at the start; ``UP42_TOKEN_FILE`` always holds
-    a valid one, for commands that outlive it. An inherited
-    ``UP42_PROJECT_API_KEY`` is dropped when the target is a profile, so the
-    program never sees one project's ID beside another project's key.
+    ``UP42_TOKEN`` is the token at the start (``UP42_TOKEN_EXPIRES_AT`` its
+    expiry); ``UP42_TOKEN_FILE`` always holds a valid one, for commands that
+    outlive it. An inherited ``UP42_PROJECT_API_KEY`` is dropped when the
+    target is a profile, so the program never sees one project's ID beside
+    another project's key. ``gdal`` also keeps a GDAL header file fresh and
+    scopes it to the API origin (``up42keys.integrations.gdal``).
     """
     from up42keys.ops import shell, tokens
     from up42keys.ops.tokenfile import TOKEN_FILE_ENV, TokenFileKeeper
 
-    with TokenFileKeeper(argument, on_error=on_error) as keeper:
+    keeper = TokenFileKeeper(argument, on_error=on_error)
+    if gdal:
+        from up42keys.integrations import gdal as gdal_setup
+
+        keeper = header_keeper = gdal_setup.HeaderFileKeeper(argument, on_error=on_error)
+    with keeper:
         environment = dict(os.environ)
         for variable in keeper.target.foreign_variables:
             environment.pop(variable, None)
         record = keeper.record
         label = keeper.target.label
-        environment.update(shell.token_variables(label, tokens.project_id_of(record), record.token))
+        project_id = tokens.project_id_of(record)
+        environment.update(
+            shell.token_variables(label, project_id, record.token, record.expires_at)
+        )
         environment[TOKEN_FILE_ENV] = keeper.path
+        if gdal:
+            argv = gdal_setup.prepare_child(header_keeper, environment, argv, on_error)
         return run(argv, environment)
 
 

@@ -19,6 +19,7 @@ from up42keys import environment, paths, rules, selection
 
 SHELLS = ("bash", "zsh", "fish")
 TOKEN_ENV = "UP42_TOKEN"  # noqa: S105 - the name of a variable, not a secret
+EXPIRES_AT_ENV = "UP42_TOKEN_EXPIRES_AT"
 # Set by the shell function around ``use --shell``: only it can change its shell's environment.
 SHELL_FUNCTION_ENV = "UP42KEYS_SHELL_FUNCTION"
 
@@ -28,17 +29,22 @@ def fish_quote(value: str) -> str:
     return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
-def token_variables(label: str, project_id: str | None, token: str) -> dict[str, str]:
+def token_variables(
+    label: str, project_id: str | None, token: str, expires_at: int
+) -> dict[str, str]:
     """The variables ``env`` prints and ``exec`` sets for a target and its token.
 
     ``UP42KEYS_PROFILE`` pins nested ``up42keys`` calls to the same profile;
     for ``(environment)`` credentials there is no profile to pin.
+    ``UP42_TOKEN_EXPIRES_AT`` (epoch seconds) lets prompts and scripts act on
+    the expiry, as ``AWS_CREDENTIAL_EXPIRATION`` does for AWS.
     """
     variables = {TOKEN_ENV: token}
     if project_id is not None:
         variables[environment.PROJECT_ID_ENV] = project_id
     if label != environment.ENVIRONMENT_LABEL:
         variables[selection.PROFILE_ENV] = label
+    variables[EXPIRES_AT_ENV] = str(expires_at)
     return variables
 
 
