@@ -27,7 +27,9 @@ from up42keys.fastpath import FAST_PATH_MODULES
 PACKAGE = REPOSITORY / "up42keys"
 # Top-level modules besides the fast path's: the entry for ``python -m``, the error classes
 # (raised by fast-path modules, imported where they raise) and the public integration modules.
-OTHER_TOP_LEVEL = {"up42keys.__main__", "up42keys.errors", "up42keys.sdk"}
+OTHER_TOP_LEVEL = {"up42keys.__main__", "up42keys.errors"} | {
+    f"up42keys.{name}" for name in ("sdk", "gdal", "dask", "stac")
+}
 MAX_LINES = 500
 
 
