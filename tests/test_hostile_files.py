@@ -361,4 +361,5 @@ def test_a_stopped_holder_still_ends_the_wait_in_the_lock_error(up42keys, server
         holder.wait()
     assert result.returncode == 1
     assert "held the lock on profile 'dev'" in result.stderr
+    assert f"(process {holder.pid})" in result.stderr
     assert len(result.stderr.splitlines()) == 1

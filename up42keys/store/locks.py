@@ -51,8 +51,8 @@ def hold(lock_path: str, what: str) -> Iterator[None]:
                 holder, since = seen, now
             elif now - since >= wait:
                 raise LockTimeoutError(
-                    f"another up42keys process has held the lock on {what} for {wait:.1f} s, "
-                    "longer than a mint may take",
+                    f"another up42keys process has held the lock on {what} for {wait:.1f} s "
+                    f"without progress, longer than a mint may take{_named(holder)}",
                     f"try again, or allow more time with {settings.TIMEOUT_ENV}",
                 ) from None
     beating = threading.Event()
@@ -107,6 +107,12 @@ def _holder(holder_path: str) -> bytes | None:
         return os.read(descriptor, 64)
     finally:
         os.close(descriptor)
+
+
+def _named(holder: bytes | None) -> str:
+    """`` (process PID)`` as the holder's stamp says, for the user to look at."""
+    pid = (holder or b"").split(b" ")[0]
+    return f" (process {int(pid)})" if pid.isdigit() else ""
 
 
 @contextmanager
