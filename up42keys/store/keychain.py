@@ -87,9 +87,17 @@ def _usable() -> KeyringBackend:
 
 
 def _refuse_unchosen_file() -> None:
-    """Name the file backend keyring would have picked by itself, and how to choose it."""
-    from keyring import backend
+    """Name the file backend keyring would have picked by itself, and how to choose it.
 
+    Only where the user chose no backend: one who chose "fail" gets the plain answer.
+    """
+    from keyring import backend
+    from keyring.util import platform_
+
+    if os.environ.get("PYTHON_KEYRING_BACKEND") or os.path.exists(
+        os.path.join(platform_.config_root(), "keyringrc.cfg")
+    ):
+        return
     for found in backend.get_all_keyring():
         if _is_file(found) and found.priority >= 1:
             name = f"{type(found).__module__}.{type(found).__qualname__}"
