@@ -26,8 +26,6 @@ from up42keys import files, paths, settings
 from up42keys.errors import LockTimeoutError
 
 HOLDER_SUFFIX = ".holder"
-# How often a waiter looks at who holds the lock.
-POLL = 0.05
 
 
 @contextmanager
@@ -43,7 +41,8 @@ def hold(lock_path: str, what: str) -> Iterator[None]:
     holder, since = _holder(holder_path), time.monotonic()
     while True:
         try:
-            lock.acquire(timeout=min(POLL, wait), poll_interval=POLL / 5)
+            # One try of a beat's length: a waiter looks at the stamp as often as it changes.
+            lock.acquire(timeout=beat(wait))
             break
         except filelock.Timeout:
             now, seen = time.monotonic(), _holder(holder_path)
