@@ -6,12 +6,13 @@ A waiter gives up only when the holder is stuck: when nothing moved for
 longer than a mint may take (``settings.lock_timeout``), not after a fixed
 wait of its own. In a storm each holder may be quick while the queue before a
 waiter is long, and on a loaded machine one holder may be slow yet working.
-So each holder writes a new stamp (its PID and random bytes) next to the lock,
-in ``NAME.lock.holder``, when it takes the lock and then every
-``beat(wait)`` seconds from a thread of its own; a waiter that sees the stamp
-change starts counting again. A holder that ends frees the lock (the OS
-releases it); one that is stopped or frozen beats no more, and is what the
-error names.
+So each holder writes a stamp next to the lock, in ``NAME.lock.holder``:
+its PID and random bytes when it takes the lock, and a beat count every
+``beat(wait)`` seconds from a thread of its own. A waiter starts counting again
+when another holder takes the lock. A holder that ends frees the lock (the OS
+releases it); one that is stopped or frozen beats no more (the error after
+``wait``), and one that beats but holds the lock for ``HELD_MINTS`` mints is
+blocked on something that will not end by itself (the error then too).
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ from up42keys import files, paths, settings
 from up42keys.errors import LockTimeoutError
 
 HOLDER_SUFFIX = ".holder"
+# A holder that beats but keeps the lock this many mints' length is blocked, not slow.
+HELD_MINTS = 3
 
 
 @contextmanager
@@ -38,7 +41,8 @@ def hold(lock_path: str, what: str) -> Iterator[None]:
     # One instance per path, so that a holder may take the lock again (a mint inside ``add``).
     lock = filelock.FileLock(lock_path, mode=files.FILE_MODE, is_singleton=True)
     holder_path = lock_path + HOLDER_SUFFIX
-    holder, since = _holder(holder_path), time.monotonic()
+    holder, now = _holder(holder_path), time.monotonic()
+    taken, beaten = now, now  # when the current holder took the lock, and last beat
     while True:
         try:
             # One try of a beat's length: a waiter looks at the stamp as often as it changes.
@@ -47,17 +51,21 @@ def hold(lock_path: str, what: str) -> Iterator[None]:
         except filelock.Timeout:
             now, seen = time.monotonic(), _holder(holder_path)
             if seen != holder:
-                holder, since = seen, now
-            elif now - since >= wait:
+                if _who(seen) != _who(holder):
+                    taken = now
+                holder, beaten = seen, now
+            # Stuck: no beat for a mint's length (stopped, frozen), or alive but holding
+            # for HELD_MINTS mints (blocked on something that will not end by itself).
+            if now - beaten >= wait or now - taken >= HELD_MINTS * wait:
                 raise LockTimeoutError(
-                    f"another up42keys process has held the lock on {what} for {wait:.1f} s "
-                    f"without progress, longer than a mint may take{_named(holder)}",
+                    f"another up42keys process has held the lock on {what} for "
+                    f"{now - taken:.1f} s without progress, longer than a mint may take"
+                    f"{_named(holder)}",
                     f"try again, or allow more time with {settings.TIMEOUT_ENV}",
                 ) from None
     beating = threading.Event()
     try:
         if lock.lock_counter == 1:
-            _announce(holder_path)
             _start_beating(holder_path, beat(wait), beating)
         yield
     finally:
@@ -71,10 +79,15 @@ def beat(wait: float) -> float:
 
 
 def _start_beating(holder_path: str, every: float, stop: threading.Event) -> None:
+    who = f"{os.getpid()} {os.urandom(8).hex()}"
+    _announce(holder_path, f"{who} 0")
+
     def keep_announcing() -> None:
+        count = 0
         while not stop.wait(every):
+            count += 1
             try:
-                _announce(holder_path)
+                _announce(holder_path, f"{who} {count}")
             except OSError:  # the cache was removed meanwhile: nothing left to wait for
                 return
 
@@ -85,9 +98,9 @@ def _start_beating(holder_path: str, every: float, stop: threading.Event) -> Non
         thread.start()
 
 
-def _announce(holder_path: str) -> None:
-    """Say who holds the lock now: a waiter sees the lock move on. Never through a symlink."""
-    stamp = f"{os.getpid()} {os.urandom(8).hex()}\n".encode()
+def _announce(holder_path: str, stamp_text: str) -> None:
+    """Say who holds the lock, and that it is alive: ``PID TAKING BEAT``. Never through a link."""
+    stamp = f"{stamp_text}\n".encode()
     flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | files.NO_FOLLOW
     descriptor = os.open(holder_path, flags, files.FILE_MODE)
     try:
@@ -106,6 +119,11 @@ def _holder(holder_path: str) -> bytes | None:
         return os.read(descriptor, 64)
     finally:
         os.close(descriptor)
+
+
+def _who(holder: bytes | None) -> bytes:
+    """The holder's PID and taking, without its beat count."""
+    return b" ".join((holder or b"").split(b" ")[:2])
 
 
 def _named(holder: bytes | None) -> str:
