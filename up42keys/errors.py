@@ -89,7 +89,8 @@ class ForeignFileError(Up42KeysError):
 
 
 class LockTimeoutError(Up42KeysError):
-    """Another up42keys process held a lock for longer than a mint can take (exit 1)."""
+    """Another up42keys process held a lock without progress for longer than a mint can take
+    (exit 1)."""
 
 
 class CommandNotFoundError(Up42KeysError):

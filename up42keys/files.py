@@ -12,6 +12,7 @@ or a symlink, is read as if absent, so that a planted token is never served.
 """
 
 import os
+import stat
 
 from up42keys import inputs
 
@@ -50,6 +51,9 @@ def ensure_private_dir(path: str) -> None:
 
     Not ``os.makedirs(path, mode)``: that gives the parents it creates the default
     mode (0755 under the usual umask), so ``cache/locks`` would leave ``cache`` open.
+    The mode is changed on the directory opened without following a symlink
+    (``fchmod``), never through a name: a link planted in a shared directory
+    would otherwise make up42keys chmod whatever it points at.
     """
     parent = os.path.dirname(path)
     if parent and parent != path and not os.path.isdir(parent):
@@ -60,10 +64,53 @@ def ensure_private_dir(path: str) -> None:
         os.mkdir(path, DIR_MODE)
     except FileExistsError:
         pass
-    status = os.stat(path)
+    try:
+        descriptor = os.open(path, os.O_RDONLY | NO_FOLLOW | getattr(os, "O_DIRECTORY", 0))
+    except OSError:
+        if _private_link(path):
+            return
+        raise
+    try:
+        status = os.fstat(descriptor)
+        refuse_foreign(path, status)
+        if status.st_mode & 0o777 != DIR_MODE:
+            os.fchmod(descriptor, DIR_MODE)
+    finally:
+        os.close(descriptor)
+
+
+def _private_link(path: str) -> bool:
+    """True for a link that may be used; the error for any other link, or a non-directory.
+
+    A link is followed only when it is the user's and names a directory of the
+    user's that is private already: its mode is never changed through it.
+    """
+    from up42keys import rules
+    from up42keys.errors import ForeignFileError
+
+    status = os.lstat(path)
+    quoted = rules.shell_quote(path)
+    if not stat.S_ISLNK(status.st_mode):
+        if stat.S_ISDIR(status.st_mode):
+            return False
+        raise ForeignFileError(
+            f"{path} is not a directory, so up42keys will not use it",
+            f"move it away with 'mv {quoted} {quoted}.old'",
+        )
     refuse_foreign(path, status)
-    if status.st_mode & 0o777 != DIR_MODE:
-        os.chmod(path, DIR_MODE)
+    target = os.path.realpath(path)
+    try:
+        found = os.stat(target)
+    except OSError:
+        found = None
+    private = found and stat.S_ISDIR(found.st_mode) and found.st_mode & 0o7777 == DIR_MODE
+    if private and found and is_ours(found):
+        return True
+    raise ForeignFileError(
+        f"{path} is a symbolic link to {target}, which up42keys will not make private "
+        "through a link",
+        f"remove the link with 'rm {quoted}' (up42keys then makes a private directory there)",
+    )
 
 
 def _refuse_foreign_parent(parent: str) -> None:
@@ -86,11 +133,11 @@ def atomic_write(path: str, content: str, *, private: bool = True) -> None:
     ``.up42keys-profile``): the directory is left as it is, and the file gets the
     mode the umask gives, like any file the user creates there.
     """
-    with _signals_held():
+    with signals_held():
         _atomic_write(path, content, private=private)
 
 
-class _signals_held:
+class signals_held:
     """Block the signals that end a process by default, for one write, where the OS can."""
 
     def __enter__(self) -> None:

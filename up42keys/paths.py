@@ -118,13 +118,28 @@ def runtime_dir() -> str:
     """Short-lived files such as the token file that ``exec`` keeps fresh.
 
     On Linux this is ``$XDG_RUNTIME_DIR/up42keys`` (a tmpfs private to the
-    user); where that is unset, a ``run`` folder inside the cache directory,
-    which the tool keeps at mode 0700.
+    user); where that is unset, or is not what the XDG spec requires (the user's
+    own directory, mode 0700: a shared one could hold a planted link), a ``run``
+    folder inside the cache directory, which the tool keeps at mode 0700.
     """
     runtime = os.environ.get("XDG_RUNTIME_DIR", "").strip()
-    if runtime and sys.platform not in ("darwin", "win32"):
+    if runtime and sys.platform not in ("darwin", "win32") and _private(runtime):
         return os.path.join(runtime, APP_NAME)
     return os.path.join(cache_dir(), "run")
+
+
+def _private(directory: str) -> bool:
+    """True for an absolute path to a directory of the user's that only the user may use."""
+    try:
+        status = os.stat(directory)
+    except OSError:
+        return False
+    return (
+        directory.startswith("/")
+        and status.st_uid == os.geteuid()
+        and status.st_mode & 0o7777 == 0o700
+        and os.path.isdir(directory)
+    )
 
 
 def profiles_file() -> str:

@@ -47,20 +47,31 @@ def _one_line(error: BaseException) -> str:
 
 
 def _chosen() -> KeyringBackend:
-    """The backend keyring uses here: the configured one, else the best recommended one.
+    """The backend keyring uses here: the configured one, else the best recommended OS keyring.
 
     Left to itself, keyring takes any backend it can load, down to keyrings.alt's
-    plain-text file when no OS keyring answers. Auto-detection is therefore limited to
-    keyring's recommended backends (priority 1 or more), which leaves the "fail" backend
-    where there is no OS keyring. A backend named in PYTHON_KEYRING_BACKEND or keyringrc.cfg
-    is the user's explicit choice and wins, as keyring documents. A backend that a program
-    set with ``keyring.set_keyring`` (before keyring chose one) is kept.
+    plain-text file when no OS keyring answers, and keyrings.cryptfile's file (which
+    calls itself recommended) as soon as it is installed. Auto-detection is therefore
+    limited to keyring's recommended backends (priority 1 or more) that are no file,
+    which leaves the "fail" backend where there is no OS keyring. A backend named in
+    PYTHON_KEYRING_BACKEND or keyringrc.cfg is the user's explicit choice and wins, a
+    file included, as keyring documents. A backend that a program set with
+    ``keyring.set_keyring`` (before keyring chose one) is kept.
     """
     import keyring.core
 
     if keyring.core._keyring_backend is None:
-        keyring.core.init_backend(keyring.core.recommended)
+        keyring.core.init_backend(_recommended_os_keyring)
     return keyring.core.get_keyring()
+
+
+def _recommended_os_keyring(backend: KeyringBackend) -> bool:
+    return backend.priority >= 1 and not _is_file(backend)
+
+
+def _is_file(backend: KeyringBackend) -> bool:
+    """keyrings.alt's and keyrings.cryptfile's backends (their ``FileBacked`` has a path)."""
+    return hasattr(type(backend), "file_path")
 
 
 def _usable() -> KeyringBackend:
@@ -70,29 +81,59 @@ def _usable() -> KeyringBackend:
 
     backend = _chosen()
     if isinstance(backend, (fail.Keyring, null.Keyring)):
+        _refuse_unchosen_file()
         raise NoKeyringError(type(backend).__module__)
     return backend
+
+
+def _refuse_unchosen_file() -> None:
+    """Name the file backend keyring would have picked by itself, and how to choose it.
+
+    Only where the user chose no backend: one who chose "fail" gets the plain answer.
+    """
+    from keyring import backend
+    from keyring.util import platform_
+
+    if os.environ.get("PYTHON_KEYRING_BACKEND") or os.path.exists(
+        os.path.join(platform_.config_root(), "keyringrc.cfg")
+    ):
+        return
+    for found in backend.get_all_keyring():
+        if _is_file(found) and found.priority >= 1:
+            name = f"{type(found).__module__}.{type(found).__qualname__}"
+            raise KeyringError(
+                f"{NO_KEYRING}, and up42keys does not store secrets in a file ({name}) "
+                "unless you choose it",
+                f"choose it with PYTHON_KEYRING_BACKEND={name} or in keyringrc.cfg (README: "
+                "'Keyrings'), run where an OS keyring is, or skip profiles and set "
+                "UP42_PROJECT_ID and UP42_PROJECT_API_KEY",
+            )
 
 
 KEYRING_LOCK = ".keyring"  # a leading '.': never a profile's lock
 
 
-def _call(action: str, operation: Callable[[], T]) -> T:
+def _call(action: str, operation: Callable[[], T], *, write: bool = False) -> T:
     """Run a keyring operation under the keyring lock, its failures as KeyringError.
 
     File backends (keyrings.alt, keyrings.cryptfile) rewrite their whole file
     for every change, so a reader in another process could find the file
     half-written and no secret in it. One lock for every keyring operation,
     innermost in the lock order (profile locks, then the store's, then this),
-    means "no secret" is only ever said after a whole read.
+    means "no secret" is only ever said after a whole read. A ``write`` holds
+    SIGINT, SIGTERM and SIGHUP until it is done, as an atomic write does: a file
+    backend killed while it rewrites its file would leave it empty.
     """
-    from up42keys import paths
+    from up42keys import files, paths
     from up42keys.store import locks
 
     # No keyring at all: say so before the lock creates a file.
     _translated(action, _usable)
     with locks.hold(paths.lock_file(KEYRING_LOCK), "the keyring"):
-        return _translated(action, operation)
+        if not write:
+            return _translated(action, operation)
+        with files.signals_held():
+            return _translated(action, operation)
 
 
 def _translated(action: str, operation: Callable[[], T]) -> T:
@@ -100,6 +141,8 @@ def _translated(action: str, operation: Callable[[], T]) -> T:
 
     try:
         return operation()
+    except KeyringError:
+        raise
     except errors.NoKeyringError:
         raise KeyringError(NO_KEYRING, NO_KEYRING_FIX) from None
     except errors.KeyringLocked as error:
@@ -153,6 +196,7 @@ def set_secret(profile_name: str, secret: str, *, staged: bool = False) -> None:
     _call(
         f"store the secret of profile {profile_name!r}",
         lambda: _usable().set_password(SERVICE, _user(profile_name, staged), secret),
+        write=True,
     )
 
 
@@ -164,7 +208,7 @@ def delete_secret(profile_name: str, *, staged: bool = False) -> None:
         with contextlib.suppress(PasswordDeleteError):
             _usable().delete_password(SERVICE, _user(profile_name, staged))
 
-    _call(f"delete the secret of profile {profile_name!r}", delete)
+    _call(f"delete the secret of profile {profile_name!r}", delete, write=True)
 
 
 def backend_name() -> str:
@@ -176,7 +220,11 @@ def backend_name() -> str:
 def probe() -> None:
     """Write, read back and delete a throw-away entry: the backend works, and nothing is left."""
     value = os.urandom(16).hex()
-    _call("write a test entry", lambda: _usable().set_password(SERVICE, PROBE_USER, value))
+    _call(
+        "write a test entry",
+        lambda: _usable().set_password(SERVICE, PROBE_USER, value),
+        write=True,
+    )
     try:
         read = _call("read a test entry", lambda: _usable().get_password(SERVICE, PROBE_USER))
     finally:
