@@ -139,25 +139,13 @@ def test_the_prompt_and_the_commands_never_disagree_on_a_pin_file(profiles, tmp_
     root.mkdir()
     for case, write in HOSTILE.items():
         pinned_then_replaced(root / case, write)
-    commands = {}
+    commands, outputs = {}, {}
     for case in HOSTILE:
         current = run_in(root / case, "current")
         ran = run_in(root / case, "exec", "--", "sh", "-c", 'printf %s "$UP42KEYS_PROFILE"')
-        assert (current.returncode, ran.returncode) == (0, 0), case + current.stderr + ran.stderr
         warnings = [line for line in current.stderr.splitlines() if "ignoring" in line]
-        assert len(warnings) <= 1 and current.stderr.count("\n") == len(warnings), current.stderr
-        if warnings:
-            assert str(root / case / PIN) in warnings[0]
-            assert "up42keys pin" in warnings[0]
-        assert ran.stdout == current.stdout.strip(), (case, ran.stdout, current.stdout)
-        assert ran.stderr.count("ignoring") == len(warnings), ran.stderr
         commands[case] = (current.stdout.strip(), bool(warnings))
-    # The rule as decided (docs/trust-model.md): only the accepted files choose.
-    for case, (profile, warned) in commands.items():
-        accepted = case.startswith("accepted:")
-        chooses = "prod" if case in ("accepted:trusted", "accepted:no-newline") else "dev"
-        assert (profile, warned) == (chooses, not accepted), case
-
+        outputs[case] = (current, ran, warnings)
     disagreements, checks = [], 0
     for shell_name in ALL_SHELLS:
         script = load(shell_name) + "".join(
@@ -171,9 +159,26 @@ def test_the_prompt_and_the_commands_never_disagree_on_a_pin_file(profiles, tmp_
             checks += 1
             if prompt_says(prompt) != commands[case]:
                 disagreements.append((shell_name, case, prompt, commands[case]))
-    print(f"\npin files: {len(disagreements)} disagreements of {checks}")
+    for case, (current, ran, _) in outputs.items():
+        checks += 1
+        if ran.stdout != current.stdout.strip():
+            disagreements.append(("exec", case, ran.stdout, commands[case]))
+    print(f"\npin files: {len(disagreements)} disagreements of {checks}: {disagreements}")
     assert disagreements == []
-    assert checks == 3 * len(HOSTILE)
+    assert checks == 4 * len(HOSTILE)
+    for case, (current, ran, warnings) in outputs.items():
+        assert (current.returncode, ran.returncode) == (0, 0), case + current.stderr + ran.stderr
+        assert len(warnings) <= 1, current.stderr
+        assert current.stderr.count("\n") == len(warnings), current.stderr
+        if warnings:
+            assert str(root / case / PIN) in warnings[0]
+            assert "up42keys pin" in warnings[0]
+        assert ran.stderr.count("ignoring") == len(warnings), ran.stderr
+    # The rule as decided (docs/trust-model.md): only the accepted files choose.
+    for case, (profile, warned) in commands.items():
+        accepted = case.startswith("accepted:")
+        chooses = "prod" if case in ("accepted:trusted", "accepted:no-newline") else "dev"
+        assert (profile, warned) == (chooses, not accepted), case
 
 
 @pytest.mark.shells
