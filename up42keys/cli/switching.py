@@ -98,9 +98,11 @@ def pin(name: str | None, off: bool, trust: bool) -> None:
             chose = f"it chose profile {held!r}" if held else "it named no profile"
             click.echo(f"Removed {selection.shown(path)} ({chose}).", err=True)
         still = state.find_pin()
-        if still is not None:
+        if still is not None and still[2] is None:
             shown = selection.shown(still[1])
             click.echo(f"{shown} still applies here (profile {still[0]!r}).", err=True)
+        elif still is not None:
+            click.echo(selection.ignored_pin_warning(*still), err=True)
         return
     if name is None:
         raise UsageError("give the profile to pin", "run 'up42keys pin NAME' (see 'up42keys list')")
