@@ -326,10 +326,16 @@ def mint_for_environment(env: dict[str, str], _workdir: Path) -> None:
 
 
 def pin(name: str, below: bool = False) -> Callable[[dict[str, str], Path], None]:
-    """``up42keys pin NAME`` (a trusted file) in the working directory, or (``below``) above."""
+    """``up42keys pin NAME`` (a trusted file) in the working directory, or (``below``) above.
+
+    A name ``pin`` refuses (no such profile, invalid, empty) is written by hand, untrusted.
+    """
 
     def prepare(_env: dict[str, str], workdir: Path) -> None:
         directory = workdir.parent if below else workdir
+        if name not in ("prod", "dev"):
+            (directory / paths.PIN_FILE).write_text(name + "\n")
+            return
         pinned = subprocess.run(
             [installed_command(), "pin", name],
             cwd=directory,

@@ -2,7 +2,8 @@
 
 The prompt function runs on every prompt, so in bash and zsh it starts no
 process at all: it reads the plain-text state files (the ``active`` file,
-line 1 of a token record, the protected markers) with ``read`` and ``[[ -e ]]``
+line 1 of a token record, the protected markers, the nearest pin file and its trust
+record, judged by ``state.find_pin``'s rule) with ``read`` and ``[[ -e ]]``
 and takes the time from a builtin. The directories are baked in when the code
 is generated, since finding them again would need a process, while
 ``UP42KEYS_CONFIG_DIR`` and ``UP42KEYS_CACHE_DIR`` still win at render time.
