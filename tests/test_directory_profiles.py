@@ -8,14 +8,16 @@ active profile.
 from __future__ import annotations
 
 import json
+import os
 import re
 import stat
+import subprocess
 import uuid
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import API_KEY
+from tests.conftest import API_KEY, installed_command
 from tests.helpers import add_profile, claims, run_python
 from tests.shellkit import ALL_SHELLS, POSIX_SHELLS, add_prod_and_dev, load, require, run_shell
 from up42keys import paths
@@ -26,14 +28,34 @@ def profiles(server, project_id):
     return add_prod_and_dev(server, project_id)
 
 
+def pin_in(directory: Path, name: str) -> None:
+    """``up42keys pin NAME`` run in ``directory``: the file, trusted (docs/trust-model.md)."""
+    pinned = subprocess.run(
+        [installed_command(), "pin", name],
+        cwd=directory,
+        env={**os.environ, "PWD": str(directory)},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert pinned.returncode == 0, pinned.stderr
+
+
 @pytest.fixture
-def project_tree(tmp_path: Path) -> Path:
-    """tmp/project pins dev; tmp/project/src/deep is below it; tmp/elsewhere is not."""
+def project_tree(tmp_path: Path, profiles) -> Path:
+    """tmp/project pins dev (with 'pin'); tmp/project/src/deep is below it; tmp/elsewhere is not."""
     project = tmp_path / "project"
     (project / "src" / "deep").mkdir(parents=True)
     (tmp_path / "elsewhere").mkdir()
-    (project / paths.PIN_FILE).write_text("dev\n")
+    pin_in(project, "dev")
     return tmp_path
+
+
+def pin_missing_profile(up42keys, directory: Path, name: str) -> None:
+    """A trusted file naming ``name``, a profile that no longer exists (renamed to dev)."""
+    assert up42keys("rename", "dev", name).returncode == 0
+    pin_in(directory, name)
+    assert up42keys("rename", name, "dev").returncode == 0
 
 
 @pytest.mark.shells
@@ -152,7 +174,7 @@ def test_the_order_and_current_explain_and_json(up42keys, profiles, project_tree
 
 
 def test_the_nearest_file_wins(up42keys, profiles, project_tree, monkeypatch):
-    (project_tree / "project" / "src" / paths.PIN_FILE).write_text("prod\n")
+    pin_in(project_tree / "project" / "src", "prod")
     monkeypatch.chdir(project_tree / "project" / "src" / "deep")
     assert up42keys("current").stdout == "prod\n"
     monkeypatch.chdir(project_tree / "project")
@@ -179,7 +201,7 @@ def test_a_file_naming_a_missing_profile_is_exit_3_naming_the_file(
     up42keys, profiles, project_tree, monkeypatch, command
 ):
     pin_file = project_tree / "project" / paths.PIN_FILE
-    pin_file.write_text("deb\n")
+    pin_missing_profile(up42keys, project_tree / "project", "deb")
     monkeypatch.chdir(project_tree / "project" / "src")
     result = up42keys(*command)
     assert result.returncode == 3, result.stderr
@@ -192,7 +214,7 @@ def test_a_file_naming_a_missing_profile_is_exit_3_naming_the_file(
 def test_the_fix_for_a_missing_profile_in_a_file_works_as_printed(
     up42keys, profiles, project_tree, monkeypatch
 ):
-    (project_tree / "project" / paths.PIN_FILE).write_text("ghost\n")
+    pin_missing_profile(up42keys, project_tree / "project", "ghost")
     monkeypatch.chdir(project_tree / "project" / "src")
     error = up42keys("current").stderr
     fix = error.split("drop the file: ", 1)[1].strip()
@@ -305,7 +327,7 @@ def test_python_api_follows_the_directory_file(server, profiles, project_tree, m
 def test_prompt_shows_a_protected_profile_a_directory_chose(
     up42keys, profiles, project_tree, shell_name
 ):
-    """A cloned repository can pin production; the prompt says so, and no command asks."""
+    """A pin you trust can choose production; the prompt says so, and no command asks."""
     assert up42keys("protect", "dev").returncode == 0
     script = load(shell_name) + f"cd {project_tree / 'project'}\n__up42keys_ps1\n"
     result = run_shell(shell_name, script)

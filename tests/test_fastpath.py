@@ -209,8 +209,8 @@ def test_cached_token_and_current_import_nothing_heavy(profiles, tmp_path, args,
 
 
 def test_a_directory_file_costs_the_fast_path_no_import(profiles, tmp_path, bare):
-    """The walk up to the directory file is os.stat calls: token and current stay fast."""
-    (tmp_path / paths.PIN_FILE).write_text("dev\n")
+    """The walk up to the directory file, its reading and its trust: token and current stay fast."""
+    pin("dev")({}, tmp_path)
     deep = tmp_path / "a" / "b"
     deep.mkdir(parents=True)
     for command in ("token", "current"):
@@ -326,10 +326,24 @@ def mint_for_environment(env: dict[str, str], _workdir: Path) -> None:
 
 
 def pin(name: str, below: bool = False) -> Callable[[dict[str, str], Path], None]:
-    """A directory file naming ``name`` in the working directory, or (``below``) in its parent."""
+    """``up42keys pin NAME`` (a trusted file) in the working directory, or (``below``) above.
+
+    A name ``pin`` refuses (no such profile, invalid, empty) is written by hand, untrusted.
+    """
 
     def prepare(_env: dict[str, str], workdir: Path) -> None:
-        (workdir.parent if below else workdir).joinpath(paths.PIN_FILE).write_text(name + "\n")
+        directory = workdir.parent if below else workdir
+        if name not in ("prod", "dev"):
+            (directory / paths.PIN_FILE).write_text(name + "\n")
+            return
+        pinned = subprocess.run(
+            [installed_command(), "pin", name],
+            cwd=directory,
+            env=dict(os.environ, PWD=str(directory)),
+            capture_output=True,
+            check=False,
+        )
+        assert pinned.returncode == 0, pinned.stderr
 
     return prepare
 

@@ -51,7 +51,9 @@ def answer(arguments: list[str]) -> str | None:
     # Imported here rather than at the top: ``current`` needs it not.
     from up42keys import settings
 
-    record = selection.cached_record(selection.resolve(name), settings.min_ttl())
+    record = selection.cached_record(
+        selection.resolve(name, selection.leave_to_full_path), settings.min_ttl()
+    )
     return record.token if record is not None else None
 
 

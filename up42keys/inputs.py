@@ -93,20 +93,36 @@ def read_own_file(path: str, limit: int) -> str | None:
 
     The quiet form for the fast path: it reads the same way, and loads no error class.
     """
+    data, problem = read_own_bytes(path, limit)
+    if problem is not None or b"\0" in data:
+        return None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+
+
+def read_own_bytes(path: str, limit: int) -> tuple[bytes, str | None]:
+    """The bytes of a regular file of this user's, at most ``limit``: (data, None), or
+    (b"", what is wrong with it) for the fast path to report without an error class:
+    absent, a symlink (never followed), another user's, not a regular file, too large.
+    """
     try:
         descriptor = os.open(path, os.O_RDONLY | _NON_BLOCKING | _NO_FOLLOW)
-    except OSError:
-        return None
+    except OSError as error:
+        return b"", "is a symlink" if os.path.islink(path) else f"cannot be read ({error.strerror})"
     try:
         status = os.fstat(descriptor)
-        if status.st_mode & _FILE_TYPE != _REGULAR or not _is_mine(status):
-            return None
+        if status.st_mode & _FILE_TYPE != _REGULAR:
+            return b"", "is not a regular file"
+        if not _is_mine(status):
+            return b"", f"belongs to uid {status.st_uid}, not to you"
+        if status.st_size > limit:
+            return b"", f"is larger than {limit} bytes"
         data = os.read(descriptor, limit + 1)
-        if len(data) > limit or b"\0" in data:
-            return None
-        return data.decode("utf-8")
-    except (OSError, UnicodeDecodeError):
-        return None
+        return (b"", f"is larger than {limit} bytes") if len(data) > limit else (data, None)
+    except OSError as error:
+        return b"", f"cannot be read ({error.strerror})"
     finally:
         os.close(descriptor)
 

@@ -28,6 +28,8 @@ TRANSITION_FILE = "transition"
 EXEC_DIR_PREFIX = "exec-"
 # A directory's profile ('up42keys pin NAME'): applies to it and every directory below.
 PIN_FILE = ".up42keys-profile"
+# The pin files this user trusts (docs/trust-model.md): the config dir mirrors each one's path.
+TRUSTED_PINS_DIR = "trusted-pins"
 
 
 # Per directory: its XDG variable, the home-relative default on Linux and on macOS, and what
@@ -166,6 +168,17 @@ def previous_file() -> str:
 
 def protected_marker(name: str) -> str:
     return os.path.join(config_dir(), PROTECTED_DIR, name)
+
+
+def trusted_pins_dir() -> str:
+    return os.path.join(config_dir(), TRUSTED_PINS_DIR)
+
+
+def trust_record(pin_path: str) -> str:
+    """Where the trust in the pin file ``pin_path`` (absolute) is recorded: its path, under
+    ``trusted_pins_dir()``, as the prompt spells it (``$config/trusted-pins$PWD/...``)."""
+    drive, rest = os.path.splitdrive(pin_path)
+    return os.path.join(trusted_pins_dir(), drive.rstrip(":"), rest.lstrip("/" + os.sep))
 
 
 def tokens_dir() -> str:

@@ -19,6 +19,8 @@ from up42keys import cache, environment, rules, state
 # Not typing.TYPE_CHECKING: the fast path must not import typing.
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from up42keys.kinds import Profile
 
 PROFILE_ENV = "UP42KEYS_PROFILE"
@@ -87,7 +89,7 @@ class ProfileName:
             )
         directory = rules.shell_quote(os.path.dirname(self.path or ""))
         raise ProfileNotFoundError(
-            f"{self.path} names profile {self.name!r}, which does not exist",
+            f"{shown(self.path or '')} names profile {self.name!r}, which does not exist",
             f"{close}; or drop the file: cd {directory} && up42keys pin --off",
         )
 
@@ -96,11 +98,17 @@ class ProfileName:
         self.load()
 
 
-def resolve(argument: str | None) -> "ProfileName | environment.EnvironmentCredentials | None":
+def resolve(
+    argument: str | None, report: "Callable[[str], None] | None" = None
+) -> "ProfileName | environment.EnvironmentCredentials | None":
     """The target of a command: a profile by name, the environment credentials, or None.
 
     Each step is one source, in order; the first that names a target wins. An
-    empty argument is a name too (an invalid one), not the lack of one.
+    empty argument is a name too (an invalid one), not the lack of one. A pin file
+    that the rule refuses or this user has not trusted (``state.find_pin``) chooses
+    nothing: the active profile applies, and ``report`` gets one line that says so
+    (by default, stderr gets it once per process; the fast path passes one that raises,
+    so that the full path reports it).
     """
     if argument is not None:
         return ProfileName(argument, FROM_ARGUMENT)
@@ -111,11 +119,41 @@ def resolve(argument: str | None) -> "ProfileName | environment.EnvironmentCrede
     if credentials is not None:
         return credentials
     pinned = state.find_pin()
+    if pinned is not None and pinned[2] is None:
+        return ProfileName(pinned[0], FROM_DIRECTORY, pinned[1])
     if pinned is not None:
-        name, path = pinned
-        return ProfileName(name, FROM_DIRECTORY, path)
+        (report or _warn_once)(ignored_pin_warning(*pinned))
     active = state.read_active()
     return None if active is None else ProfileName(active, FROM_ACTIVE)
+
+
+def ignored_pin_warning(name: str, path: str, problem: str | None) -> str:
+    """One line: which pin file is ignored, why, and the command that fixes it."""
+    directory = os.path.dirname(path)
+    where = f"cd {rules.shell_quote(directory)} && " if directory.isprintable() else ""
+    if problem == state.UNTRUSTED:
+        why = f"it names profile {name!r} and {problem}"
+        fix = f"to use it, trust it: {where}up42keys pin --trust"
+    else:
+        why = f"it {problem}"
+        fix = f"replace it: {where}up42keys pin NAME; or remove it"
+    return f"up42keys: ignoring {shown(path)}: {why}; {fix}"
+
+
+def shown(path: str) -> str:
+    """A path from outside, as one line of data: escaped (``repr``) unless all printable."""
+    return path if path.isprintable() else repr(path)
+
+
+_warned: set[str] = set()
+
+
+def _warn_once(line: str) -> None:
+    import sys
+
+    if line not in _warned and sys.stderr is not None:
+        _warned.add(line)
+        sys.stderr.write(line + "\n")
 
 
 def current_label() -> str | None:
@@ -125,10 +163,15 @@ def current_label() -> str | None:
     profile file is now); otherwise the full path reads the profile file and
     decides, and reports a missing one.
     """
-    target = resolve(None)
+    target = resolve(None, leave_to_full_path)
     if target is None or target.current_cache_key() is None:
         return None
     return target.label
+
+
+def leave_to_full_path(line: str) -> None:
+    """The fast path's report of an ignored pin file: leave it to the full path."""
+    raise LookupError(line)
 
 
 def cached_record(

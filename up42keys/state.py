@@ -16,14 +16,14 @@ What lives here, and where (README, Files):
 They are plain files so that the fast path and the shell prompt read them
 without parsing anything. Stdlib only, on the fast path.
 
-And one file that is not ours but the user's: ``.up42keys-profile`` (one
-line, a profile name) in any directory, which ``pin`` writes and which
-chooses the profile for that directory and every one below it (the nearest
-wins). ``find_pin`` walks up from this directory with ``os.stat`` calls
-alone, as the prompt walks up ``$PWD`` with ``[[ -f ]]``; it walks the
-directory as the shell names it (``$PWD``, symlinks kept) so that the two
-always find the same file. The file holds a name, never a secret or a URL:
-it can only choose among the user's own profiles.
+And one file that is not ours but the user's, or a repository's: ``.up42keys-profile``
+(one line, a profile name) in any directory, which ``pin`` writes and which chooses the
+profile for that directory and every one below it (the nearest wins), once this user
+trusts it (``trusted-pins/PATH`` in the config dir names the profile trusted for the pin
+file at PATH; docs/trust-model.md). ``find_pin`` walks up from this directory as the
+prompt walks up ``$PWD``, symlinks kept, so that the two always find the same file, and
+judges it by the same rule. The file holds a name, never a secret or a URL: it can only
+choose among the user's own profiles.
 
 This module reads them; the one module that writes them is
 ``up42keys.store.journal`` (through ``up42keys.store.statefiles``), whose
@@ -32,7 +32,7 @@ docstring states the invariants they keep and the order of writes.
 
 import os
 
-from up42keys import files, paths, rules
+from up42keys import files, inputs, paths, rules
 
 # -- the active profile ----------------------------------------------------------------------
 
@@ -71,22 +71,58 @@ def working_directory() -> str | None:
         return None
 
 
-def find_pin() -> tuple[str, str] | None:
-    """The nearest ``.up42keys-profile`` here or above: the name it holds and its path.
+def find_pin() -> tuple[str, str, str | None] | None:
+    """The nearest ``.up42keys-profile`` here or above: the name it holds, its path, and why
+    it is ignored (None: it chooses the name). None when there is none, or the nearest one
+    is empty: then no directory chooses, as in the prompt.
 
-    None when there is none. The nearest file decides even when it names no
-    profile (empty or unreadable): then no directory chooses, as in the prompt.
+    Anything at that path is the nearest file, so that a symlink or a directory there is
+    reported, not skipped. The rule (docs/trust-model.md), the same as the prompt's:
+    a regular file of this user's, not a symlink, at most ``inputs.PIN_LIMIT`` bytes,
+    holding one valid profile name and at most one newline after it, nothing else
+    (no CR, no second line, no other character); and trusted (``pin`` or ``pin --trust``
+    recorded this name for this path).
     """
     directory = working_directory()
     while directory is not None:
         path = os.path.join(directory, paths.PIN_FILE)
-        if os.path.isfile(path):
-            text = files.read_text(path)
-            name = text.partition("\n")[0].strip() if text else ""
-            return (name, path) if name else None
+        if os.path.lexists(path):
+            return _judge_pin(path)
         parent = os.path.dirname(directory)
         directory = parent if parent != directory else None
     return None
+
+
+def _judge_pin(path: str) -> tuple[str, str, str | None] | None:
+    data, problem = inputs.read_own_bytes(path, inputs.PIN_LIMIT)
+    if problem is not None:
+        return "", path, problem
+    name = pin_name(data)
+    if name is None:
+        return "", path, "does not hold one profile name on one line"
+    if not name:
+        return None
+    return name, path, None if is_trusted(path, name) else UNTRUSTED
+
+
+# Why a valid pin file is ignored until the user trusts it (``pin --trust``).
+UNTRUSTED = "is not trusted"
+
+
+def pin_name(data: bytes) -> str | None:
+    """The profile name a pin file's bytes hold; "" when it is empty; None when it holds
+    anything but one valid name and at most one newline after it."""
+    line = data[:-1] if data.endswith(b"\n") else data
+    try:
+        name = line.decode("ascii")
+    except UnicodeDecodeError:
+        return None
+    return name if not name or rules.name_problem(name) is None else None
+
+
+def is_trusted(pin_path: str, name: str) -> bool:
+    """Whether this user recorded ``name`` as trusted for the pin file ``pin_path``."""
+    return files.read_text(paths.trust_record(pin_path)) == name + "\n"
 
 
 # -- the current-token file ------------------------------------------------------------------

@@ -48,7 +48,7 @@ ENVIRONMENT_REASON = f"{environment.PROJECT_ID_ENV} and {environment.PROJECT_KEY
 def reason(target: selection.ProfileName | environment.EnvironmentCredentials) -> str:
     """Why commands here use ``target``, as ``current --explain`` and ``list`` say it."""
     if target.source == selection.FROM_DIRECTORY:
-        return f"from {target.path}"
+        return f"from {selection.shown(target.path or '')}"
     return {
         selection.FROM_SHELL: selection.PROFILE_ENV,
         environment.FROM_ENVIRONMENT: ENVIRONMENT_REASON,

@@ -68,30 +68,46 @@ def protect(name: str, off: bool) -> None:
 @cli.command()
 @profile_argument(required=False)
 @click.option("--off", is_flag=True, help="Remove this directory's file instead.")
-def pin(name: str | None, off: bool) -> None:
+@click.option(
+    "--trust", is_flag=True, help="Trust the file that applies here (a repository's) as it is."
+)
+def pin(name: str | None, off: bool, trust: bool) -> None:
     """Make this directory and those below it use profile NAME (a .up42keys-profile file).
 
     The file holds the name alone; commands run here use NAME unless a NAME
     argument, UP42KEYS_PROFILE or the environment credentials say otherwise.
-    'use' is not involved, so a protected NAME is not asked about (the prompt shows it).
+    'pin NAME' trusts the file it writes; a file that came otherwise (a cloned
+    repository's) is ignored, with a warning, until 'pin --trust' trusts it for
+    the name it holds (see docs/trust-model.md).
     """
+    if trust:
+        if name is not None or off:
+            raise UsageError("'pin --trust' takes no NAME nor --off", "run 'up42keys pin --trust'")
+        path, trusted = switching.trust_pin()
+        shown = selection.shown(path)
+        click.echo(f"Trusted {shown}: commands here use profile {trusted!r}.", err=True)
+        return
     if off:
         if name is not None:
             raise UsageError("'pin --off' takes no NAME", "run 'up42keys pin --off'")
         path, held = switching.unpin()
         if held is None:
-            click.echo(f"No {paths.PIN_FILE} here ({path}); nothing was removed.", err=True)
+            shown = selection.shown(path)
+            click.echo(f"No {paths.PIN_FILE} here ({shown}); nothing was removed.", err=True)
         else:
             chose = f"it chose profile {held!r}" if held else "it named no profile"
-            click.echo(f"Removed {path} ({chose}).", err=True)
+            click.echo(f"Removed {selection.shown(path)} ({chose}).", err=True)
         still = state.find_pin()
-        if still is not None:
-            click.echo(f"{still[1]} still applies here (profile {still[0]!r}).", err=True)
+        if still is not None and still[2] is None:
+            shown = selection.shown(still[1])
+            click.echo(f"{shown} still applies here (profile {still[0]!r}).", err=True)
+        elif still is not None:
+            click.echo(selection.ignored_pin_warning(*still), err=True)
         return
     if name is None:
         raise UsageError("give the profile to pin", "run 'up42keys pin NAME' (see 'up42keys list')")
     path = switching.pin(name)
-    click.echo(f"Pinned profile {name!r} to this directory ({path}).", err=True)
+    click.echo(f"Pinned profile {name!r} to this directory ({selection.shown(path)}).", err=True)
     here = switching.used_here()
     if here is None or here.source != selection.FROM_DIRECTORY:
         winner = ENVIRONMENT_REASON if here is None else f"{selection.PROFILE_ENV}={here.name}"

@@ -53,6 +53,29 @@ def pin(name: str) -> str:
     return journal.pin(_here(), name)
 
 
+def trust_pin() -> tuple[str, str]:
+    """Trust the pin file that applies here (the nearest): its path and the name it chooses.
+
+    Only a file that the reading rule accepts can be trusted, and only for the name it
+    holds now: a later change of the file is untrusted again.
+    """
+    pinned = state.find_pin()
+    if pinned is None:
+        raise UsageError(
+            f"no {paths.PIN_FILE} applies here, so there is nothing to trust",
+            "pin a profile to this directory with 'up42keys pin NAME'",
+        )
+    name, path, problem = pinned
+    if problem not in (None, state.UNTRUSTED):
+        raise UsageError(
+            f"{selection.shown(path)} cannot be trusted: it {problem}",
+            "replace it with 'up42keys pin NAME' in its directory",
+        )
+    profile_file.get(name)
+    journal.trust_pin(path, name)
+    return path, name
+
+
 def unpin() -> tuple[str, str | None]:
     """Remove this directory's file: its path and the name it held (None: there was none)."""
     here = _here()

@@ -323,8 +323,13 @@ def publish_token(name: str | None, token: str) -> None:
 
 
 def pin(directory: str, name: str) -> str:
-    """Write ``directory``'s pin file naming ``name``; its path."""
+    """Write ``directory``'s pin file naming ``name``, and trust it; its path."""
     return statefiles.write_pin(directory, name)
+
+
+def trust_pin(path: str, name: str) -> None:
+    """Trust the pin file ``path`` to choose ``name`` (``pin --trust``)."""
+    statefiles.write_trust(path, name)
 
 
 def unpin(directory: str) -> str | None:
@@ -447,6 +452,7 @@ def stray_files() -> list[str]:
     roots.append(os.path.dirname(paths.protected_marker("x")))
     for directory in roots:
         found += files.stray_temporaries(directory)
+    found += statefiles.stray_pin_temporaries()
     runtime = paths.runtime_dir()
     with contextlib.suppress(OSError):
         for name in sorted(os.listdir(runtime)):

@@ -8,7 +8,7 @@ the journal's docstring states, under the locks it takes.
 
 import os
 
-from up42keys import files, paths, state
+from up42keys import files, inputs, paths, state
 
 
 def write_active(name: str | None) -> None:
@@ -29,25 +29,53 @@ def _write_name(path: str, name: str | None) -> None:
 
 
 def write_pin(directory: str, name: str) -> str:
-    """Write ``directory``'s ``.up42keys-profile`` naming ``name``; its path.
+    """Write ``directory``'s ``.up42keys-profile`` naming ``name``, trusted; its path.
 
-    The directory is the user's, so it keeps its mode and the file gets the umask's.
+    The trust record is written first: it also tells ``stray_pin_temporaries`` where a
+    killed ``pin`` may have left its temporary file. The directory is the user's, so it
+    keeps its mode and the file gets the umask's.
     """
     path = os.path.join(directory, paths.PIN_FILE)
+    write_trust(path, name)
     files.atomic_write(path, name + "\n", private=False)
     return path
 
 
+def write_trust(pin_path: str, name: str) -> None:
+    """Record that this user trusts the pin file ``pin_path`` to choose ``name``."""
+    files.atomic_write(paths.trust_record(pin_path), name + "\n")
+
+
 def remove_pin(directory: str) -> str | None:
-    """Remove ``directory``'s ``.up42keys-profile``; the name it held ("" if none), or None
-    when there was no such file.
+    """Remove ``directory``'s ``.up42keys-profile`` and its trust; the name it held ("" if
+    none), or None when there was no such file.
     """
     path = os.path.join(directory, paths.PIN_FILE)
-    if not os.path.isfile(path):
+    if not os.path.lexists(path):
         return None
-    text = files.read_text(path)
+    data, problem = inputs.read_own_bytes(path, inputs.PIN_LIMIT)
     files.remove_file(path)
-    return text.partition("\n")[0].strip() if text else ""
+    files.remove_file(paths.trust_record(path))
+    return (state.pin_name(data) or "") if problem is None else ""
+
+
+def stray_pin_temporaries() -> list[str]:
+    """Temporary files that killed processes left beside trust records (the config dir) and
+    beside the pin files those records name (the user's directories)."""
+    root = paths.trusted_pins_dir()
+    found = []
+    prefix = "." + paths.PIN_FILE + "."
+    for directory, _, names in os.walk(root):
+        found += files.stray_temporaries(directory)
+        if names:
+            relative = os.path.relpath(directory, root)
+            mirrored = os.sep + ("" if relative == os.curdir else relative)
+            found += [
+                path
+                for path in files.stray_temporaries(mirrored)
+                if os.path.basename(path).startswith(prefix)
+            ]
+    return found
 
 
 def write_current_token(token: str) -> None:
