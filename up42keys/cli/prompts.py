@@ -10,6 +10,7 @@ import sys
 import click
 
 from up42keys import inputs, kinds, rules, state
+from up42keys.cli.terminal import echo
 from up42keys.errors import Up42KeysError, UsageError
 from up42keys.ops import tokens
 from up42keys.store import profile_file
@@ -67,7 +68,7 @@ def choose_from_menu(names: list[str], active: str | None) -> str | None:
     """A numbered menu on stderr (stdout may be captured by the shell function)."""
     for number, name in enumerate(names, 1):
         mark = "*" if name == active else " "
-        click.echo(f"{mark} {number:>2}) {name}", err=True)
+        echo(f"{mark} {number:>2}) {name}", err=True)
     while True:
         answer = click.prompt(
             "Use profile (number or name, Enter for none)",
@@ -81,13 +82,13 @@ def choose_from_menu(names: list[str], active: str | None) -> str | None:
             return answer
         if answer.isdigit() and 1 <= int(answer) <= len(names):
             return names[int(answer) - 1]
-        click.echo(f"No profile {answer!r} in the list; give its number or name.", err=True)
+        echo(f"No profile {answer!r} in the list; give its number or name.", err=True)
 
 
 def confirm_protected(name: str) -> None:
     """Ask before switching to production, where someone can answer; a script has decided."""
     if not sys.stdin.isatty():
-        click.echo(f"Note: profile {name!r} is protected.", err=True)
+        echo(f"Note: profile {name!r} is protected.", err=True)
         return
     if not click.confirm(f"Profile {name!r} is protected. Use it?", err=True):
         raise Up42KeysError(f"not switched to protected profile {name!r}")

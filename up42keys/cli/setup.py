@@ -10,6 +10,7 @@ from up42keys import complete
 from up42keys.cli.app import PROG_NAME, SHELL_CHOICE, cli
 from up42keys.cli.completion import whole_description_fish_complete
 from up42keys.cli.render import check_json
+from up42keys.cli.terminal import echo
 from up42keys.errors import EXIT_ERROR, EXIT_OK
 from up42keys.ops import shell
 
@@ -29,7 +30,7 @@ def completion(shell_name: str) -> None:
         "fish": whole_description_fish_complete(),
     }
     script = completers[shell_name](cli, {}, PROG_NAME, complete.COMPLETE_VAR).source()
-    click.echo(script, nl=not script.endswith("\n"))
+    echo(script, nl=not script.endswith("\n"))
 
 
 @cli.command("shell-init")
@@ -39,7 +40,7 @@ def shell_init(shell_name: str) -> None:
 
     bash and zsh: eval "$(up42keys shell-init bash)"; fish: up42keys shell-init fish | source
     """
-    click.echo(shell.init_code(shell_name), nl=False)
+    echo(shell.init_code(shell_name), nl=False)
 
 
 @cli.command("doctor")
@@ -66,12 +67,12 @@ def doctor_command(as_json: bool, offline: bool, fix: bool) -> int:
         import json
 
         report = {"ok": not problems, "fixed": fixed, "checks": [check_json(c) for c in checks]}
-        click.echo(json.dumps(report, indent=2))
+        echo(json.dumps(report, indent=2))
     else:
         for line in fixed:
-            click.echo(f"{'fixed':<8} {line}")
+            echo(f"{'fixed':<8} {line}")
         for check in checks:
             advice = f" -> fix: {check.fix}" if check.fix else ""
-            click.echo(f"{check.status:<8} {check.name}: {check.detail}{advice}")
-        click.echo(f"{len(problems)} problem(s) found." if problems else "All is well.")
+            echo(f"{check.status:<8} {check.name}: {check.detail}{advice}")
+        echo(f"{len(problems)} problem(s) found." if problems else "All is well.")
     return EXIT_ERROR if problems else EXIT_OK

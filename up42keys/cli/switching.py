@@ -11,6 +11,7 @@ from up42keys.cli.app import cli, profile_argument
 from up42keys.cli.completion import UseCommand, complete_use_name
 from up42keys.cli.prompts import confirm_protected, pick_profile
 from up42keys.cli.render import ENVIRONMENT_REASON, reason
+from up42keys.cli.terminal import echo
 from up42keys.errors import UsageError
 from up42keys.ops import shell, switching, tokens
 from up42keys.store import profile_file
@@ -49,10 +50,10 @@ def use(name: str | None, this_shell: bool, yes: bool) -> None:
         confirm_protected(name)
     switching.use(name, min_ttl=settings.min_ttl(), globally=not this_shell)
     if this_shell:
-        click.echo(name)
-        click.echo(f"Switched this shell to profile {name!r}.", err=True)
+        echo(name)
+        echo(f"Switched this shell to profile {name!r}.", err=True)
     else:
-        click.echo(f"Switched to profile {name!r}.", err=True)
+        echo(f"Switched to profile {name!r}.", err=True)
 
 
 @cli.command()
@@ -62,7 +63,7 @@ def protect(name: str, off: bool) -> None:
     """Mark NAME as protected (production): the prompt shows it, 'use' asks first."""
     switching.set_protected(name, not off)
     state = "no longer protected" if off else "protected"
-    click.echo(f"Profile {name!r} is {state}.", err=True)
+    echo(f"Profile {name!r} is {state}.", err=True)
 
 
 @cli.command()
@@ -80,22 +81,22 @@ def pin(name: str | None, off: bool) -> None:
             raise UsageError("'pin --off' takes no NAME", "run 'up42keys pin --off'")
         path, held = switching.unpin()
         if held is None:
-            click.echo(f"No {paths.PIN_FILE} here ({path}); nothing was removed.", err=True)
+            echo(f"No {paths.PIN_FILE} here ({path}); nothing was removed.", err=True)
         else:
             chose = f"it chose profile {held!r}" if held else "it named no profile"
-            click.echo(f"Removed {path} ({chose}).", err=True)
+            echo(f"Removed {path} ({chose}).", err=True)
         still = state.find_pin()
         if still is not None:
-            click.echo(f"{still[1]} still applies here (profile {still[0]!r}).", err=True)
+            echo(f"{still[1]} still applies here (profile {still[0]!r}).", err=True)
         return
     if name is None:
         raise UsageError("give the profile to pin", "run 'up42keys pin NAME' (see 'up42keys list')")
     path = switching.pin(name)
-    click.echo(f"Pinned profile {name!r} to this directory ({path}).", err=True)
+    echo(f"Pinned profile {name!r} to this directory ({path}).", err=True)
     here = switching.used_here()
     if here is None or here.source != selection.FROM_DIRECTORY:
         winner = ENVIRONMENT_REASON if here is None else f"{selection.PROFILE_ENV}={here.name}"
-        click.echo(f"Note: {winner} wins over the directory's profile in this shell.", err=True)
+        echo(f"Note: {winner} wins over the directory's profile in this shell.", err=True)
 
 
 @cli.command()
@@ -111,10 +112,8 @@ def current(explain: bool, as_json: bool) -> None:
     if as_json:
         import json
 
-        click.echo(
-            json.dumps({"profile": target.label, "source": target.source, "path": target.path})
-        )
+        echo(json.dumps({"profile": target.label, "source": target.source, "path": target.path}))
     elif explain:
-        click.echo(f"{target.label} ({reason(target)})")
+        echo(f"{target.label} ({reason(target)})")
     else:
-        click.echo(target.label)
+        echo(target.label)

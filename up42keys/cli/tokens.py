@@ -6,7 +6,7 @@ import click
 
 from up42keys import settings
 from up42keys.cli.app import SHELL_CHOICE, cli, min_ttl_option, profile_argument
-from up42keys.cli.boundary import warn
+from up42keys.cli.terminal import echo, warn
 from up42keys.errors import UsageError
 from up42keys.ops import shell, tokens
 
@@ -26,7 +26,7 @@ def token(name: str | None, refresh: bool, min_ttl: str | None, as_json: bool) -
     if as_json:
         import json
 
-        click.echo(
+        echo(
             json.dumps(
                 {
                     "profile": label,
@@ -37,7 +37,7 @@ def token(name: str | None, refresh: bool, min_ttl: str | None, as_json: bool) -
             )
         )
     else:
-        click.echo(record.token)
+        echo(record.token)
 
 
 def target_environment(name: str | None) -> dict[str, str]:
@@ -59,7 +59,7 @@ def env(name: str | None, shell_name: str | None) -> None:
 
     eval "$(up42keys env prod)"; fish: up42keys env prod --shell fish | source
     """
-    click.echo(shell.env_lines(target_environment(name), shell_name), nl=False)
+    echo(shell.env_lines(target_environment(name), shell_name), nl=False)
 
 
 class ExecCommand(click.Command):
