@@ -197,16 +197,19 @@ PROXY_VARIABLES = {
 
 
 def unreachable_fix(url: str, more: str = "") -> str:
-    """What to check when no connection was made: the proxy first, where one is set.
+    """What to check when no connection was made: the proxy first, where one applies.
 
     The variable is named, never its value, which may hold a password.
     """
     import os
+    import urllib.parse
+    import urllib.request
 
     scheme = url.split(":", 1)[0].lower()
     proxy = next((name for name in PROXY_VARIABLES.get(scheme, ()) if os.environ.get(name)), None)
+    host = urllib.parse.urlsplit(url).hostname or ""
     tail = f", {more}" if more else ""
-    if proxy is not None:
+    if proxy is not None and not urllib.request.proxy_bypass(host):
         return f"check the proxy that {proxy} names (or unset {proxy}), then the URL{tail}"
     return f"check the URL and that this machine reaches it (DNS, network, firewall){tail}"
 
