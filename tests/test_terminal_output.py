@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import ast
 import json
-import os
 import re
 import subprocess
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import API_KEY, REPOSITORY, installed_command
+from tests.conftest import API_KEY, REPOSITORY, run_installed
 from tests.fakeup42 import Fault
 from up42keys.cli.terminal import clean
 
@@ -50,16 +49,7 @@ def test_clean_removes_whole_sequences_and_keeps_text():
 def run_in(
     directory: Path, *args: str, input: str | None = None
 ) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [installed_command(), *args],
-        cwd=directory,
-        input=input,
-        capture_output=True,
-        text=True,
-        env={**os.environ, "UP42KEYS_RETRY_DELAY": "0"},
-        timeout=60,
-        check=False,
-    )
+    return run_installed(*args, input=input, env={"UP42KEYS_RETRY_DELAY": "0"}, cwd=directory)
 
 
 @pytest.fixture

@@ -53,6 +53,7 @@ EDITABLE = editable_settings()
 @click.option(
     FROM_SDK_CONFIG,
     metavar="FILE",
+    type=click.Path(dir_okay=False),
     help="Take username and password from up42-py's JSON config file (with --account).",
 )
 @stdin_options
@@ -222,7 +223,7 @@ def export_command(names: tuple[str, ...]) -> None:
 
 
 @cli.command("import")
-@click.argument("file", metavar="FILE|-")
+@click.argument("file", metavar="FILE|-", type=click.Path(dir_okay=False, allow_dash=True))
 @click.option("--force", is_flag=True, help="Replace existing profiles of those names.")
 def import_command(file: str, force: bool) -> None:
     """Add the profiles that FILE ('-': stdin) defines, as 'export' prints them.

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 @cli.command()
 @click.argument("shell_name", metavar="bash|zsh|fish", type=SHELL_CHOICE)
 def completion(shell_name: str) -> None:
-    """Print the TAB-completion script for a shell (see README for where it goes)."""
+    """Print the TAB-completion script for a shell, to save where the shell looks for it."""
     from click.shell_completion import BashComplete, ZshComplete
 
     completers: dict[str, type[ShellComplete]] = {

@@ -26,7 +26,8 @@ from up42keys.store import profile_file
     help="Switch this shell only (needs the function from 'shell-init'); NAME '-' undoes it.",
 )
 @click.option("--yes", "-y", is_flag=True, help="Do not ask before using a protected profile.")
-def use(name: str | None, this_shell: bool, yes: bool) -> None:
+@click.option("--no-verify", is_flag=True, help="Switch without getting a token (offline).")
+def use(name: str | None, this_shell: bool, yes: bool, no_verify: bool) -> None:
     """Make NAME the active profile, with a fresh token for it; NAME '-' is the previous one.
 
     Two 'use -' in a row toggle. Without NAME, on a terminal, offers the
@@ -48,12 +49,16 @@ def use(name: str | None, this_shell: bool, yes: bool) -> None:
     profile = profile_file.get(name)
     if profile.protected and not yes:
         confirm_protected(name)
-    switching.use(name, min_ttl=settings.min_ttl(), globally=not this_shell)
+    already = not this_shell and name == state.read_active()
+    switching.use(name, min_ttl=settings.min_ttl(), globally=not this_shell, verify=not no_verify)
+    unverified = " (no token asked for)" if no_verify else ""
     if this_shell:
         echo(name)
-        echo(f"Switched this shell to profile {name!r}.", err=True)
+        echo(f"Switched this shell to profile {name!r}{unverified}.", err=True)
+    elif already:
+        echo(f"Profile {name!r} is already the active profile; nothing changed.", err=True)
     else:
-        echo(f"Switched to profile {name!r}.", err=True)
+        echo(f"Switched to profile {name!r}{unverified}.", err=True)
 
 
 @cli.command()
@@ -61,9 +66,12 @@ def use(name: str | None, this_shell: bool, yes: bool) -> None:
 @click.option("--off", is_flag=True, help="Clear the mark instead.")
 def protect(name: str, off: bool) -> None:
     """Mark NAME as protected (production): the prompt shows it, 'use' asks first."""
+    if profile_file.get(name).protected != off:
+        already = "protected" if not off else "not protected"
+        echo(f"Profile {name!r} is {already} already; nothing changed.", err=True)
+        return
     switching.set_protected(name, not off)
-    state = "no longer protected" if off else "protected"
-    echo(f"Profile {name!r} is {state}.", err=True)
+    echo(f"Profile {name!r} is {'no longer protected' if off else 'protected'}.", err=True)
 
 
 @cli.command()
