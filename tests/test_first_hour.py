@@ -247,3 +247,53 @@ def test_import_and_from_sdk_config_complete_file_names(up42keys, shell, words, 
     assert answer.returncode == 0, answer.stderr
     kind = answer.stdout.replace(",", "\n").split("\n")[0]
     assert kind == "file", answer.stdout
+
+
+def test_add_from_sdk_config_without_account_says_it_needs_account(run, tmp_path):
+    config = tmp_path / "config.json"
+    config.write_text('{"username": "jane@example.com", "password": "pw"}')
+    outcome = run("add", "me", "--from-sdk-config", str(config))
+    assert outcome.exit_code == 2
+    assert "--from-sdk-config gives an account's username and password" in outcome.stderr
+    assert "up42keys add me --account --from-sdk-config FILE" in outcome.stderr
+
+
+def test_renaming_a_pinned_profile_offers_pin_new(run, server, prod, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert run("pin", "prod").exit_code == 0
+    renamed = run("rename", "prod", "production")
+    assert renamed.exit_code == 0, renamed.stderr
+    assert "up42keys pin production" in renamed.stderr
+    failing = run("token")
+    assert failing.exit_code == 3
+    assert "up42keys pin NAME" in failing.stderr
+    assert failing.stderr.index("pin NAME") < failing.stderr.index("pin --off")
+
+
+def test_removing_the_active_profile_says_none_is_active(run, server, prod):
+    add_profile(run, server, "dev", str(uuid.uuid4()), "--no-verify", check=True)
+    removed = run("remove", "dev")
+    assert removed.stderr == "Removed profile 'dev'.\n"
+    removed = run("remove", "prod", "--yes")
+    assert "no profile is active now" in removed.stderr
+
+
+def test_min_ttl_above_the_token_lifetime_warns(run, server, prod):
+    quiet = run("token", "--min-ttl", "60")
+    assert quiet.exit_code == 0
+    assert "warning" not in quiet.stderr
+    loud = run("token", "--min-ttl", "600")
+    assert loud.exit_code == 0
+    assert "less than the 600 s asked for" in loud.stderr
+    assert "every call mints anew" in loud.stderr
+
+
+def test_an_empty_secret_at_the_prompt_says_why_it_asks_again(server, project_id):
+    terminal = Terminal(["add", "prod", "--project-id", project_id, "--api-url", server.url])
+    terminal.expect_prompt()
+    terminal.type("\r")
+    terminal.expect("was empty; paste it")
+    terminal.expect_prompt()
+    terminal.type(API_KEY + "\r")
+    code, _ = terminal.finish()
+    assert code == 0, terminal.shown

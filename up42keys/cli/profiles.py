@@ -12,7 +12,7 @@ from typing import Any
 
 import click
 
-from up42keys import kinds, rules
+from up42keys import kinds, rules, state
 from up42keys.cli.app import cli, profile_argument
 from up42keys.cli.completion import complete_profiles
 from up42keys.cli.options import (
@@ -93,6 +93,12 @@ def add(name: str, no_verify: bool, force: bool, protected: bool, **given: Any) 
             protected=protected,
         )
     else:
+        if from_sdk_config is not None:
+            command = rules.shell_command(["up42keys", "add", name, "--account", FROM_SDK_CONFIG])
+            raise UsageError(
+                f"{FROM_SDK_CONFIG} gives an account's username and password",
+                f"add --account: {command} FILE",
+            )
         if given["project_id"] is None:
             raise UsageError(
                 "give --project-id UUID for a project profile, "
@@ -276,8 +282,16 @@ def remove(name: str, yes: bool) -> None:
     """
     if profile_file.get(name).protected and not yes:
         confirm_change_of_protected(name, "remove")
+    was_active = state.read_active() == name
     lifecycle.remove(name)
-    echo(f"Removed profile {name!r}.", err=True)
+    if was_active:
+        echo(
+            f"Removed profile {name!r}, the active one; no profile is active now"
+            " (choose one with 'up42keys use NAME').",
+            err=True,
+        )
+    else:
+        echo(f"Removed profile {name!r}.", err=True)
 
 
 @cli.command()
@@ -287,6 +301,14 @@ def rename(old: str, new: str) -> None:
     """Rename profile OLD to NEW; its key, tokens and active state follow."""
     lifecycle.rename(old, new)
     echo(f"Renamed profile {old!r} to {new!r}.", err=True)
+    pinned = state.find_pin()
+    if pinned is not None and pinned[0] == old:
+        where = rules.shell_quote(os.path.dirname(pinned[1]))
+        echo(
+            f"Note: {pinned[1]} still names {old!r}; follow the rename with: "
+            f"cd {where} && up42keys pin {new}",
+            err=True,
+        )
 
 
 @cli.command()

@@ -28,8 +28,14 @@ def read_secret(what: str, from_stdin: bool, stdin_flag: str, *, keep_spaces: bo
         raise UsageError(
             f"no terminal to ask for the {what}", f"pass it as one line on stdin with {stdin_flag}"
         )
-    typed = click.prompt(what[0].upper() + what[1:], hide_input=True, err=True)
-    return rules.check_secret(typed, what, keep_spaces=keep_spaces)
+    while True:
+        typed = click.prompt(
+            what[0].upper() + what[1:], hide_input=True, err=True, default="", show_default=False
+        )
+        if typed.strip():
+            return rules.check_secret(typed, what, keep_spaces=keep_spaces)
+        # Click would ask again without a word; the input is hidden, so say what it got.
+        echo(f"The {what} was empty; paste it and press Enter (Ctrl-C to stop).", err=True)
 
 
 def read_profile_secret(profile: kinds.Profile, from_stdin: bool) -> str:

@@ -6,6 +6,7 @@ import click
 
 from up42keys import settings
 from up42keys.cli.app import SHELL_CHOICE, cli, min_ttl_option, profile_argument
+from up42keys.cli.render import human_duration
 from up42keys.cli.terminal import echo, warn
 from up42keys.errors import UsageError
 from up42keys.ops import shell, tokens
@@ -22,7 +23,13 @@ from up42keys.ops import shell, tokens
 @click.option("--json", "as_json", is_flag=True, help="Print profile, project, token and expiry.")
 def token(name: str | None, refresh: bool, min_ttl: str | None, as_json: bool) -> None:
     """Print a valid token of NAME (default: the profile 'current' prints)."""
-    label, record = tokens.get_token_record(name, min_ttl=min_ttl_option(min_ttl), refresh=refresh)
+    least = min_ttl_option(min_ttl)
+    label, record = tokens.get_token_record(name, min_ttl=least, refresh=refresh)
+    if not record.is_fresh(least):
+        warn(
+            f"a fresh token lives {human_duration(record.seconds_left())}, less than the "
+            f"{least:g} s asked for (--min-ttl or {settings.MIN_TTL_ENV}): every call mints anew"
+        )
     if as_json:
         import json
 
