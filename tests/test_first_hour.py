@@ -297,3 +297,27 @@ def test_an_empty_secret_at_the_prompt_says_why_it_asks_again(server, project_id
     terminal.type(API_KEY + "\r")
     code, _ = terminal.finish()
     assert code == 0, terminal.shown
+
+
+FZF_COLOUR = re.compile(r"\x1b\[(?:[0-9;]*;)?(?:3[0-7]|38;5;[0-9]+|9[0-7])(?:;[0-9;]*)?m")
+
+
+@pytest.mark.parametrize(("no_color", "coloured"), [("", True), ("1", False)])
+def test_fzf_starts_on_the_active_profile_shows_more_than_names_and_obeys_no_color(
+    up42keys, server, project_id, no_color, coloured
+):
+    from tests.shellkit import require
+
+    require("fzf")
+    add_profile(up42keys, server, "prod", project_id, "--protected", check=True)
+    add_profile(up42keys, server, "dev", str(uuid.uuid4()), "--no-verify", check=True)
+    terminal = Terminal(["use", "--yes"], env={"NO_COLOR": no_color})
+    terminal.expect("up42keys use>")
+    terminal.expect("protected")
+    assert project_id in terminal.shown
+    terminal.type("\r")  # Enter at once: the line fzf starts on
+    code, _ = terminal.finish()
+    assert code == 0, terminal.shown
+    assert "already the active profile" in terminal.shown
+    assert up42keys("current").stdout == "prod\n"
+    assert bool(FZF_COLOUR.search(terminal.shown)) is coloured

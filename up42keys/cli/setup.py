@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -10,12 +10,18 @@ from up42keys import complete
 from up42keys.cli.app import PROG_NAME, SHELL_CHOICE, cli
 from up42keys.cli.completion import whole_description_fish_complete
 from up42keys.cli.render import check_json
-from up42keys.cli.terminal import echo
+from up42keys.cli.terminal import Styled, echo, echo_parts
 from up42keys.errors import EXIT_ERROR, EXIT_OK
 from up42keys.ops import shell
 
 if TYPE_CHECKING:
     from click.shell_completion import ShellComplete
+
+STATUS_STYLES: dict[str, dict[str, Any]] = {
+    "ok": {"fg": "green"},
+    "problem": {"fg": "red", "bold": True},
+    "skipped": {"dim": True},
+}
 
 
 @cli.command()
@@ -60,7 +66,7 @@ def doctor_command(as_json: bool, offline: bool, fix: bool) -> int:
     from up42keys.ops import doctor
     from up42keys.store import journal
 
-    fixed = journal.repair() if fix else []
+    fixed = [*journal.repair(), *doctor.fix_permissions()] if fix else []
     checks = doctor.run(offline=offline)
     problems = [check for check in checks if check.status == "problem"]
     if as_json:
@@ -70,9 +76,13 @@ def doctor_command(as_json: bool, offline: bool, fix: bool) -> int:
         echo(json.dumps(report, indent=2))
     else:
         for line in fixed:
-            echo(f"{'fixed':<8} {line}")
+            echo_parts(Styled(f"{'fixed':<8}", STATUS_STYLES["ok"]), f" {line}")
         for check in checks:
             advice = f" -> fix: {check.fix}" if check.fix else ""
-            echo(f"{check.status:<8} {check.name}: {check.detail}{advice}")
-        echo(f"{len(problems)} problem(s) found." if problems else "All is well.")
+            status = Styled(f"{check.status:<8}", STATUS_STYLES.get(check.status, {}))
+            echo_parts(status, f" {check.name}: {check.detail}{advice}")
+        if problems:
+            echo(f"{len(problems)} problem(s) found.", fg="red", bold=True)
+        else:
+            echo("All is well.", fg="green", bold=True)
     return EXIT_ERROR if problems else EXIT_OK
