@@ -59,7 +59,11 @@ EXAMPLES = {
     "remove": ["up42keys remove old", "up42keys remove prod --yes"],
     "rename": ["up42keys rename dev staging"],
     "set-secret": ["up42keys set-secret prod", "up42keys set-secret ci --api-key-stdin < key.txt"],
-    "shell-init": ['eval "$(up42keys shell-init bash)"', "up42keys shell-init fish | source"],
+    "shell-init": [
+        'eval "$(up42keys shell-init bash)"',
+        "up42keys shell-init bash --cached >> ~/.bashrc    # no Python start per shell",
+        "up42keys shell-init fish | source",
+    ],
     "status": ["up42keys status", "up42keys status --json"],
     "token": ["up42keys token", 'curl -H "Authorization: Bearer $(up42keys token prod)" …'],
     "use": ["up42keys use prod", "up42keys use -", "up42keys use dev --no-verify"],
