@@ -53,7 +53,7 @@ EDITABLE = editable_settings()
 @click.option(
     FROM_SDK_CONFIG,
     metavar="FILE",
-    type=click.Path(dir_okay=False),
+    type=click.Path(),
     help="Take username and password from up42-py's JSON config file (with --account).",
 )
 @stdin_options
@@ -93,7 +93,7 @@ def add(name: str, no_verify: bool, force: bool, protected: bool, **given: Any) 
             protected=protected,
         )
     else:
-        if from_sdk_config is not None:
+        if from_sdk_config is not None and given["project_id"] is None:
             command = rules.shell_command(["up42keys", "add", name, "--account", FROM_SDK_CONFIG])
             raise UsageError(
                 f"{FROM_SDK_CONFIG} gives an account's username and password",
@@ -229,7 +229,7 @@ def export_command(names: tuple[str, ...]) -> None:
 
 
 @cli.command("import")
-@click.argument("file", metavar="FILE|-", type=click.Path(dir_okay=False, allow_dash=True))
+@click.argument("file", metavar="FILE|-", type=click.Path(allow_dash=True))
 @click.option("--force", is_flag=True, help="Replace existing profiles of those names.")
 def import_command(file: str, force: bool) -> None:
     """Add the profiles that FILE ('-': stdin) defines, as 'export' prints them.
