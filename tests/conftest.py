@@ -247,7 +247,11 @@ def installed_command() -> str:
 
 
 def run_installed(
-    *args: str, input: str | None = None, env: dict[str, str] | None = None, timeout: float = 60
+    *args: str,
+    input: str | None = None,
+    env: dict[str, str] | None = None,
+    timeout: float = 60,
+    cwd: Path | None = None,
 ) -> subprocess.CompletedProcess[str]:
     """Run the installed command as a subprocess, as a user runs it."""
     environment = dict(os.environ)
@@ -260,6 +264,7 @@ def run_installed(
         env=environment,
         timeout=timeout,
         check=False,
+        cwd=cwd,
     )
 
 

@@ -44,7 +44,8 @@ class Terminal:
             stdin=follower,
             stdout=subprocess.PIPE,
             stderr=follower,
-            env=shell_env(TERM="xterm", **(env or {})),
+            # Without colour unless the test asks for it (NO_COLOR=""): lines read as typed.
+            env=shell_env(TERM="xterm", **{"NO_COLOR": "1", **(env or {})}),
             cwd=cwd,
         )
         os.close(follower)

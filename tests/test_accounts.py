@@ -199,7 +199,7 @@ def test_list_and_token_json_show_the_account(run, server, account, project_id):
     run("add", "prj", "--project-id", project_id, "--api-url", server.url, "--api-key-stdin",
         input=API_KEY + "\n")  # fmt: skip
     lines = run("list").stdout.splitlines()
-    assert lines[0].split() == ["NAME", "KIND", "PROJECT/ACCOUNT", "API", "TOKEN"]
+    assert lines[0].split() == ["NAME", "KIND", "PROJECT/ACCOUNT", "API", "TOKEN", "PROTECTED"]
     me = next(line for line in lines if " me " in line)
     assert me.split()[:5] == ["*", "me", "account", USERNAME, "(eu)"]
     assert "https://api.up42.com" not in me

@@ -149,7 +149,7 @@ def test_list_and_json_never_open_keyring(run, server, project_id, memory_keyrin
     listing = run("list")
     assert listing.exit_code == 0
     lines = listing.stdout.splitlines()
-    assert lines[0].split() == ["NAME", "KIND", "PROJECT/ACCOUNT", "API", "TOKEN"]
+    assert lines[0].split() == ["NAME", "KIND", "PROJECT/ACCOUNT", "API", "TOKEN", "PROTECTED"]
     prod = next(line for line in lines if " prod " in line)
     assert prod.startswith("*")
     assert prod.split()[1:4] == ["prod", "project", project_id]

@@ -254,7 +254,7 @@ def test_use_dash_completes_in_bash_fish_and_zsh(profiles):
     use, use_shell = listings(result.stdout)
     assert "-\tthe profile active before" in use
     assert "--shell\t" + cli.cli.commands["use"].params[1].help in use
-    assert "-\tthis shell follows the active profile again" in use_shell
+    assert "-\tthis shell no longer picks its own profile" in use_shell
     path = REPOSITORY / "completions" / "_up42keys"
     zsh = (
         "compdef() { : }\n"

@@ -217,9 +217,10 @@ def test_the_fix_for_a_missing_profile_in_a_file_works_as_printed(
     pin_missing_profile(up42keys, project_tree / "project", "ghost")
     monkeypatch.chdir(project_tree / "project" / "src")
     error = up42keys("current").stderr
-    fix = error.split("drop the file: ", 1)[1].strip()
-    assert run_shell("sh", fix).returncode == 0
-    assert not (project_tree / "project" / paths.PIN_FILE).exists()
+    fix = error.split("pin the one meant: ", 1)[1].split(" (or drop", 1)[0]
+    assert fix.endswith("up42keys pin NAME")
+    assert run_shell("sh", fix.replace("NAME", "prod")).returncode == 0
+    assert (project_tree / "project" / paths.PIN_FILE).read_text() == "prod\n"
     assert up42keys("current").stdout == "prod\n"
 
 

@@ -152,12 +152,29 @@ def test_bad_permissions_and_owner_say_chmod(run, server, project_id):
     assert code == 1
     found = {check["data"]["path"]: check for check in problems(checks)}
     assert set(found) == {paths.profiles_file(), paths.cache_dir()}
-    assert found[paths.profiles_file()]["fix"] == f"chmod 600 {paths.profiles_file()}"
-    assert found[paths.cache_dir()]["fix"] == f"chmod 700 {paths.cache_dir()}"
+    fix = "run 'up42keys doctor --fix' (it does chmod {} {})"
+    assert found[paths.profiles_file()]["fix"] == fix.format(600, paths.profiles_file())
+    assert found[paths.cache_dir()]["fix"] == fix.format(700, paths.cache_dir())
     assert found[paths.cache_dir()]["detail"].endswith("has mode 0755, not 0700")
-    os.chmod(paths.profiles_file(), 0o600)
-    os.chmod(paths.cache_dir(), 0o700)
+    fixed = run("doctor", "--offline", "--fix")
+    assert fixed.exit_code == 0, fixed.stdout
+    assert f"fixed    {paths.profiles_file()}: mode 0644 -> 0600" in fixed.stdout
+    assert os.stat(paths.profiles_file()).st_mode & 0o777 == 0o600
+    assert os.stat(paths.cache_dir()).st_mode & 0o777 == 0o700
     assert doctor(run, "--offline")[0] == 0
+
+
+def test_doctor_fix_changes_no_mode_through_a_symlink(run, server, project_id, tmp_path):
+    add_profile(run, server, "prod", project_id)
+    outside = tmp_path / "outside.txt"
+    outside.write_text("not ours")
+    outside.chmod(0o644)
+    planted = os.path.join(paths.cache_dir(), "planted")
+    os.symlink(outside, planted)
+    fixed = run("doctor", "--offline", "--fix")
+    assert fixed.exit_code == 1
+    assert outside.stat().st_mode & 0o777 == 0o644
+    assert f"{planted} has mode 0644" in fixed.stdout
 
 
 def test_unverified_add_leaves_everything_private(run, server, project_id):
@@ -208,7 +225,7 @@ def test_unreachable_url(run, server, project_id):
     check = by_name["profile gone"]
     assert check["data"]["url"] == url
     assert check["detail"].startswith(f"cannot connect to {url}/oauth/token")
-    assert "check the URL and your network" in check["fix"]
+    assert "check the URL and that this machine reaches it" in check["fix"]
     assert by_name["clock"]["status"] == "skipped"
 
 

@@ -124,5 +124,22 @@ def test_shell_functions_pass_use_dash_through_and_keep_use_shell_dash(
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines() == ["global=prod", "shell=dev", "dropped=", "global=dev"]
     assert "Switched to profile 'prod'." in result.stderr
-    assert "This shell follows the active profile again." in result.stderr
+    assert (
+        "no longer picks its own profile; here it uses prod (the active profile)" in result.stderr
+    )
     assert current(up42keys) == "dev"
+
+
+@pytest.mark.shells
+@pytest.mark.parametrize("shell_name", ALL_SHELLS)
+def test_use_shell_dash_in_a_pinned_directory_names_the_pin(
+    up42keys, profiles, shell_name, tmp_path
+):
+    """Dropping the shell's choice where a directory pins dev: the pin applies, and it says so."""
+    pinned = up42keys("pin", "dev", cwd=tmp_path)
+    assert pinned.returncode == 0, pinned.stderr
+    script = load(shell_name) + "up42keys use --shell prod\nup42keys use --shell -\n"
+    result = run_shell(shell_name, script, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "follows the active profile" not in result.stderr
+    assert f"here it uses dev (from {tmp_path / '.up42keys-profile'})" in result.stderr

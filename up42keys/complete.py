@@ -38,7 +38,7 @@ PROFILE_COMMANDS = frozenset(
 # ``use -``: offered first, with its meaning, where nothing is typed yet (as cli.complete_use_name).
 DASH = "-"
 DASH_HELP = "the profile active before"
-SHELL_DASH_HELP = "this shell follows the active profile again"
+SHELL_DASH_HELP = "this shell no longer picks its own profile"
 # Characters that Click's shlex-based splitting treats specially; left to Click.
 _QUOTING = frozenset("'\"\\")
 

@@ -90,7 +90,8 @@ class ProfileName:
         directory = rules.shell_quote(os.path.dirname(self.path or ""))
         raise ProfileNotFoundError(
             f"{shown(self.path or '')} names profile {self.name!r}, which does not exist",
-            f"{close}; or drop the file: cd {directory} && up42keys pin --off",
+            f"{close}; pin the one meant: cd {directory} && up42keys pin NAME"
+            " (or drop the file with 'up42keys pin --off')",
         )
 
     def confirm(self) -> None:

@@ -8,13 +8,11 @@ import click
 
 from up42keys import complete, errors, output
 from up42keys.cli.app import PROG_NAME, cli
+from up42keys.cli.terminal import Styled, echo, echo_parts
 from up42keys.errors import EXIT_ERROR, CancelledError, Up42KeysError, UsageError
 
 DEBUG_ENV = "UP42KEYS_DEBUG"
-
-
-def warn(message: str) -> None:
-    click.echo(f"up42keys: warning: {message}", err=True)
+ERROR_PREFIX = Styled("up42keys: error:", {"fg": "red", "bold": True})
 
 
 def fail(error: Up42KeysError) -> int:
@@ -22,8 +20,8 @@ def fail(error: Up42KeysError) -> int:
     if os.environ.get(DEBUG_ENV) == "1":
         import traceback
 
-        click.echo(traceback.format_exc().rstrip("\n"), err=True)
-    click.echo(f"up42keys: error: {errors.render(error)}", err=True)
+        echo(traceback.format_exc().rstrip("\n"), err=True)
+    echo_parts(ERROR_PREFIX, f" {errors.render(error)}", err=True)
     return error.exit_code
 
 

@@ -8,12 +8,11 @@ The options that give a kind's settings are made from the kinds' declarations
 from __future__ import annotations
 
 import os
-import time
 from typing import Any
 
 import click
 
-from up42keys import kinds, rules
+from up42keys import kinds, rules, state
 from up42keys.cli.app import cli, profile_argument
 from up42keys.cli.completion import complete_profiles
 from up42keys.cli.options import (
@@ -27,7 +26,6 @@ from up42keys.cli.options import (
 )
 from up42keys.cli.prompts import confirm_change_of_protected, read_profile_secret
 from up42keys.cli.render import (
-    describe_expiry,
     human_duration,
     local_time,
     one_of,
@@ -35,6 +33,8 @@ from up42keys.cli.render import (
     row_json,
     verified,
 )
+from up42keys.cli.table import print_table
+from up42keys.cli.terminal import echo
 from up42keys.errors import ProfileNotFoundError, UsageError
 from up42keys.ops import lifecycle, switching, tokens, transfer
 from up42keys.remote import jwtinfo
@@ -53,6 +53,7 @@ EDITABLE = editable_settings()
 @click.option(
     FROM_SDK_CONFIG,
     metavar="FILE",
+    type=click.Path(),
     help="Take username and password from up42-py's JSON config file (with --account).",
 )
 @stdin_options
@@ -92,6 +93,12 @@ def add(name: str, no_verify: bool, force: bool, protected: bool, **given: Any) 
             protected=protected,
         )
     else:
+        if from_sdk_config is not None and given["project_id"] is None:
+            command = rules.shell_command(["up42keys", "add", name, "--account", FROM_SDK_CONFIG])
+            raise UsageError(
+                f"{FROM_SDK_CONFIG} gives an account's username and password",
+                f"add --account: {command} FILE",
+            )
         if given["project_id"] is None:
             raise UsageError(
                 "give --project-id UUID for a project profile, "
@@ -108,9 +115,9 @@ def add(name: str, no_verify: bool, force: bool, protected: bool, **given: Any) 
     state = "verified" if added.record else "not verified"
     active = ", active" if added.active else ""
     protection = ", protected" if added.profile.protected else ""
-    click.echo(f"Added profile {name!r} ({state}{active}{protection}).", err=True)
+    echo(f"Added profile {name!r} ({state}{active}{protection}).", err=True)
     if from_sdk_config is not None:
-        click.echo(
+        echo(
             f"{from_sdk_config} still holds the password in plain text; up42keys leaves it as it"
             f" is. Delete it with: rm -- {rules.shell_quote(os.path.abspath(from_sdk_config))}",
             err=True,
@@ -169,13 +176,13 @@ def edit(name: str, no_verify: bool, yes: bool, **settings: str | None) -> None:
             raise UsageError(f"{flag_of[field]} does not go with a {profile.kind} profile")
     edited = profile.edited(**given)
     if edited == profile:
-        click.echo(f"Profile {name!r} already has these settings; nothing changed.", err=True)
+        echo(f"Profile {name!r} already has these settings; nothing changed.", err=True)
         return
     if profile.protected and not yes:
         words = [f"{flag_of[field]}={value}" for field, value in given.items()]
         confirm_change_of_protected(name, "edit", [*words, *(["--no-verify"] if no_verify else [])])
     record = lifecycle.edit(profile, edited, verify=not no_verify)
-    click.echo(f"Edited profile {name!r} ({verified(record)}).", err=True)
+    echo(f"Edited profile {name!r} ({verified(record)}).", err=True)
 
 
 @cli.command("set-secret")
@@ -199,7 +206,7 @@ def set_secret(name: str, no_verify: bool, **stdin: bool) -> None:
     keychain.require()
     secret = read_profile_secret(profile, stdin[parameter(profile.stdin_flag)])
     record = lifecycle.set_secret(profile, secret, verify=not no_verify)
-    click.echo(f"Stored the {profile.asks_for} of profile {name!r} ({verified(record)}).", err=True)
+    echo(f"Stored the {profile.asks_for} of profile {name!r} ({verified(record)}).", err=True)
 
 
 @cli.command("export")
@@ -218,11 +225,11 @@ def export_command(names: tuple[str, ...]) -> None:
         raise ProfileNotFoundError(
             "no profiles to export", "add one with 'up42keys add' or 'up42keys import FILE'"
         )
-    click.echo(transfer.export_toml(chosen), nl=False)
+    echo(transfer.export_toml(chosen), nl=False)
 
 
 @cli.command("import")
-@click.argument("file", metavar="FILE|-")
+@click.argument("file", metavar="FILE|-", type=click.Path(allow_dash=True))
 @click.option("--force", is_flag=True, help="Replace existing profiles of those names.")
 def import_command(file: str, force: bool) -> None:
     """Add the profiles that FILE ('-': stdin) defines, as 'export' prints them.
@@ -238,7 +245,7 @@ def import_command(file: str, force: bool) -> None:
             if profile.has_secret
             else f"no secret yet: store it with '{profile.set_secret_command()}'"
         )
-        click.echo(f"Imported profile {profile.name!r} ({secret}).", err=True)
+        echo(f"Imported profile {profile.name!r} ({secret}).", err=True)
 
 
 @cli.command("list")
@@ -249,36 +256,19 @@ def list_profiles(as_json: bool) -> None:
     if as_json:
         import json
 
-        click.echo(json.dumps([row_json(row) for row in rows], indent=2))
+        echo(json.dumps([row_json(row) for row in rows], indent=2))
         return
     if not rows:
-        click.echo(
+        echo(
             "No profiles yet; add one with 'up42keys add NAME --project-id ID' "
             "or 'up42keys add NAME --account --username EMAIL'.",
             err=True,
         )
         return
-    now = time.time()
-    table = [
-        (
-            "*" if row.active else ">" if row.used_here else " ",
-            row.profile.name,
-            row.profile.kind,
-            row.profile.identity,
-            "" if row.profile.api_url == row.profile.default_api_url else row.profile.api_url,
-            describe_expiry(row.token_expires_at, now) if row.profile.has_secret else "no secret",
-        )
-        for row in rows
-    ]
-    header = (" ", "NAME", "KIND", "PROJECT/ACCOUNT", "API", "TOKEN")
-    widths = [max(len(line[column]) for line in [header, *table]) for column in range(len(header))]
-    for line in [header, *table]:
-        click.echo(
-            "  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)).rstrip()
-        )
+    print_table(rows)
     here = switching.used_here()
     if any(row.used_here and not row.active for row in rows) and here is not None:
-        click.echo(f"> {here.name}: used here ({reason(here)}), not the active profile", err=True)
+        echo(f"> {here.name}: used here ({reason(here)}), not the active profile", err=True)
 
 
 @cli.command()
@@ -292,8 +282,16 @@ def remove(name: str, yes: bool) -> None:
     """
     if profile_file.get(name).protected and not yes:
         confirm_change_of_protected(name, "remove")
+    was_active = state.read_active() == name
     lifecycle.remove(name)
-    click.echo(f"Removed profile {name!r}.", err=True)
+    if was_active:
+        echo(
+            f"Removed profile {name!r}, the active one; no profile is active now"
+            " (choose one with 'up42keys use NAME').",
+            err=True,
+        )
+    else:
+        echo(f"Removed profile {name!r}.", err=True)
 
 
 @cli.command()
@@ -302,7 +300,15 @@ def remove(name: str, yes: bool) -> None:
 def rename(old: str, new: str) -> None:
     """Rename profile OLD to NEW; its key, tokens and active state follow."""
     lifecycle.rename(old, new)
-    click.echo(f"Renamed profile {old!r} to {new!r}.", err=True)
+    echo(f"Renamed profile {old!r} to {new!r}.", err=True)
+    pinned = state.find_pin()
+    if pinned is not None and pinned[0] == old:
+        where = rules.shell_quote(os.path.dirname(pinned[1]))
+        echo(
+            f"Note: {pinned[1]} still names {old!r}; follow the rename with: "
+            f"cd {where} && up42keys pin {new}",
+            err=True,
+        )
 
 
 @cli.command()
@@ -315,7 +321,7 @@ def inspect(name: str | None) -> None:
     header = jwtinfo.header(record.token)
     claims = jwtinfo.claims(record.token)
     left = record.seconds_left()
-    click.echo(f"profile: {label}")
-    click.echo("header:\n" + json.dumps(header, indent=2, sort_keys=True))
-    click.echo("claims:\n" + json.dumps(claims, indent=2, sort_keys=True))
-    click.echo(f"expires: {local_time(record.expires_at)} (in {human_duration(left)})")
+    echo(f"profile: {label}")
+    echo("header:\n" + json.dumps(header, indent=2, sort_keys=True))
+    echo("claims:\n" + json.dumps(claims, indent=2, sort_keys=True))
+    echo(f"expires: {local_time(record.expires_at)} (in {human_duration(left)})")

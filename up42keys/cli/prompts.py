@@ -10,6 +10,7 @@ import sys
 import click
 
 from up42keys import inputs, kinds, rules, state
+from up42keys.cli.terminal import colour_on, echo
 from up42keys.errors import Up42KeysError, UsageError
 from up42keys.ops import tokens
 from up42keys.store import profile_file
@@ -27,8 +28,14 @@ def read_secret(what: str, from_stdin: bool, stdin_flag: str, *, keep_spaces: bo
         raise UsageError(
             f"no terminal to ask for the {what}", f"pass it as one line on stdin with {stdin_flag}"
         )
-    typed = click.prompt(what[0].upper() + what[1:], hide_input=True, err=True)
-    return rules.check_secret(typed, what, keep_spaces=keep_spaces)
+    while True:
+        typed = click.prompt(
+            what[0].upper() + what[1:], hide_input=True, err=True, default="", show_default=False
+        )
+        if typed.strip():
+            return rules.check_secret(typed, what, keep_spaces=keep_spaces)
+        # Click would ask again without a word; the input is hidden, so say what it got.
+        echo(f"The {what} was empty; paste it and press Enter (Ctrl-C to stop).", err=True)
 
 
 def read_profile_secret(profile: kinds.Profile, from_stdin: bool) -> str:
@@ -49,25 +56,36 @@ def pick_profile() -> str:
             "no profile named, and no terminal to choose one on",
             "run 'up42keys use NAME' (see 'up42keys list')",
         )
-    names = sorted(profile_file.load())
-    if not names:
+    profiles = profile_file.load()
+    if not profiles:
         raise tokens.no_active_profile()
+    entries = [(name, describe(profiles[name])) for name in sorted(profiles)]
     active = state.read_active()
     # subprocess and shutil: only the picker pays for them.
     from up42keys.cli.picker import choose_with_fzf, fzf_path
 
     fzf = fzf_path()
-    chosen = choose_with_fzf(fzf, names, active) if fzf else choose_from_menu(names, active)
+    chosen = (
+        choose_with_fzf(fzf, entries, active, colour=colour_on(err=True))
+        if fzf
+        else choose_from_menu(entries, active)
+    )
     if chosen is None:
         raise Up42KeysError("no profile chosen; nothing was changed")
     return chosen
 
 
-def choose_from_menu(names: list[str], active: str | None) -> str | None:
+def describe(profile: kinds.Profile) -> str:
+    """A profile as the picker shows it beside its name: kind, project or account, protection."""
+    return f"{profile.kind}  {profile.identity}" + ("  protected" if profile.protected else "")
+
+
+def choose_from_menu(entries: list[tuple[str, str]], active: str | None) -> str | None:
     """A numbered menu on stderr (stdout may be captured by the shell function)."""
-    for number, name in enumerate(names, 1):
+    names = [name for name, _ in entries]
+    for number, (name, description) in enumerate(entries, 1):
         mark = "*" if name == active else " "
-        click.echo(f"{mark} {number:>2}) {name}", err=True)
+        echo(f"{mark} {number:>2}) {name}  ({description})", err=True)
     while True:
         answer = click.prompt(
             "Use profile (number or name, Enter for none)",
@@ -81,13 +99,13 @@ def choose_from_menu(names: list[str], active: str | None) -> str | None:
             return answer
         if answer.isdigit() and 1 <= int(answer) <= len(names):
             return names[int(answer) - 1]
-        click.echo(f"No profile {answer!r} in the list; give its number or name.", err=True)
+        echo(f"No profile {answer!r} in the list; give its number or name.", err=True)
 
 
 def confirm_protected(name: str) -> None:
     """Ask before switching to production, where someone can answer; a script has decided."""
     if not sys.stdin.isatty():
-        click.echo(f"Note: profile {name!r} is protected.", err=True)
+        echo(f"Note: profile {name!r} is protected.", err=True)
         return
     if not click.confirm(f"Profile {name!r} is protected. Use it?", err=True):
         raise Up42KeysError(f"not switched to protected profile {name!r}")

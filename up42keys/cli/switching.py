@@ -11,6 +11,7 @@ from up42keys.cli.app import cli, profile_argument
 from up42keys.cli.completion import UseCommand, complete_use_name
 from up42keys.cli.prompts import confirm_protected, pick_profile
 from up42keys.cli.render import ENVIRONMENT_REASON, reason
+from up42keys.cli.terminal import echo
 from up42keys.errors import UsageError
 from up42keys.ops import shell, switching, tokens
 from up42keys.store import profile_file
@@ -25,7 +26,8 @@ from up42keys.store import profile_file
     help="Switch this shell only (needs the function from 'shell-init'); NAME '-' undoes it.",
 )
 @click.option("--yes", "-y", is_flag=True, help="Do not ask before using a protected profile.")
-def use(name: str | None, this_shell: bool, yes: bool) -> None:
+@click.option("--no-verify", is_flag=True, help="Switch without getting a token (offline).")
+def use(name: str | None, this_shell: bool, yes: bool, no_verify: bool) -> None:
     """Make NAME the active profile, with a fresh token for it; NAME '-' is the previous one.
 
     Two 'use -' in a row toggle. Without NAME, on a terminal, offers the
@@ -47,12 +49,16 @@ def use(name: str | None, this_shell: bool, yes: bool) -> None:
     profile = profile_file.get(name)
     if profile.protected and not yes:
         confirm_protected(name)
-    switching.use(name, min_ttl=settings.min_ttl(), globally=not this_shell)
+    already = not this_shell and name == state.read_active()
+    switching.use(name, min_ttl=settings.min_ttl(), globally=not this_shell, verify=not no_verify)
+    unverified = " (no token asked for)" if no_verify else ""
     if this_shell:
-        click.echo(name)
-        click.echo(f"Switched this shell to profile {name!r}.", err=True)
+        echo(name)
+        echo(f"Switched this shell to profile {name!r}{unverified}.", err=True)
+    elif already:
+        echo(f"Profile {name!r} is already the active profile; nothing changed.", err=True)
     else:
-        click.echo(f"Switched to profile {name!r}.", err=True)
+        echo(f"Switched to profile {name!r}{unverified}.", err=True)
 
 
 @cli.command()
@@ -60,9 +66,12 @@ def use(name: str | None, this_shell: bool, yes: bool) -> None:
 @click.option("--off", is_flag=True, help="Clear the mark instead.")
 def protect(name: str, off: bool) -> None:
     """Mark NAME as protected (production): the prompt shows it, 'use' asks first."""
+    if profile_file.get(name).protected != off:
+        already = "protected" if not off else "not protected"
+        echo(f"Profile {name!r} is {already} already; nothing changed.", err=True)
+        return
     switching.set_protected(name, not off)
-    state = "no longer protected" if off else "protected"
-    click.echo(f"Profile {name!r} is {state}.", err=True)
+    echo(f"Profile {name!r} is {'no longer protected' if off else 'protected'}.", err=True)
 
 
 @cli.command()
@@ -85,7 +94,7 @@ def pin(name: str | None, off: bool, trust: bool) -> None:
             raise UsageError("'pin --trust' takes no NAME nor --off", "run 'up42keys pin --trust'")
         path, trusted = switching.trust_pin()
         shown = selection.shown(path)
-        click.echo(f"Trusted {shown}: commands here use profile {trusted!r}.", err=True)
+        echo(f"Trusted {shown}: commands here use profile {trusted!r}.", err=True)
         return
     if off:
         if name is not None:
@@ -93,25 +102,25 @@ def pin(name: str | None, off: bool, trust: bool) -> None:
         path, held = switching.unpin()
         if held is None:
             shown = selection.shown(path)
-            click.echo(f"No {paths.PIN_FILE} here ({shown}); nothing was removed.", err=True)
+            echo(f"No {paths.PIN_FILE} here ({shown}); nothing was removed.", err=True)
         else:
             chose = f"it chose profile {held!r}" if held else "it named no profile"
-            click.echo(f"Removed {selection.shown(path)} ({chose}).", err=True)
+            echo(f"Removed {selection.shown(path)} ({chose}).", err=True)
         still = state.find_pin()
         if still is not None and still[2] is None:
             shown = selection.shown(still[1])
-            click.echo(f"{shown} still applies here (profile {still[0]!r}).", err=True)
+            echo(f"{shown} still applies here (profile {still[0]!r}).", err=True)
         elif still is not None:
-            click.echo(selection.ignored_pin_warning(*still), err=True)
+            echo(selection.ignored_pin_warning(*still), err=True)
         return
     if name is None:
         raise UsageError("give the profile to pin", "run 'up42keys pin NAME' (see 'up42keys list')")
     path = switching.pin(name)
-    click.echo(f"Pinned profile {name!r} to this directory ({selection.shown(path)}).", err=True)
+    echo(f"Pinned profile {name!r} to this directory ({selection.shown(path)}).", err=True)
     here = switching.used_here()
     if here is None or here.source != selection.FROM_DIRECTORY:
         winner = ENVIRONMENT_REASON if here is None else f"{selection.PROFILE_ENV}={here.name}"
-        click.echo(f"Note: {winner} wins over the directory's profile in this shell.", err=True)
+        echo(f"Note: {winner} wins over the directory's profile in this shell.", err=True)
 
 
 @cli.command()
@@ -127,10 +136,8 @@ def current(explain: bool, as_json: bool) -> None:
     if as_json:
         import json
 
-        click.echo(
-            json.dumps({"profile": target.label, "source": target.source, "path": target.path})
-        )
+        echo(json.dumps({"profile": target.label, "source": target.source, "path": target.path}))
     elif explain:
-        click.echo(f"{target.label} ({reason(target)})")
+        echo(f"{target.label} ({reason(target)})")
     else:
-        click.echo(target.label)
+        echo(target.label)

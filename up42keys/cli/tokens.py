@@ -6,7 +6,8 @@ import click
 
 from up42keys import settings
 from up42keys.cli.app import SHELL_CHOICE, cli, min_ttl_option, profile_argument
-from up42keys.cli.boundary import warn
+from up42keys.cli.render import human_duration
+from up42keys.cli.terminal import echo, warn
 from up42keys.errors import UsageError
 from up42keys.ops import shell, tokens
 
@@ -22,11 +23,17 @@ from up42keys.ops import shell, tokens
 @click.option("--json", "as_json", is_flag=True, help="Print profile, project, token and expiry.")
 def token(name: str | None, refresh: bool, min_ttl: str | None, as_json: bool) -> None:
     """Print a valid token of NAME (default: the profile 'current' prints)."""
-    label, record = tokens.get_token_record(name, min_ttl=min_ttl_option(min_ttl), refresh=refresh)
+    least = min_ttl_option(min_ttl)
+    label, record = tokens.get_token_record(name, min_ttl=least, refresh=refresh)
+    if not record.is_fresh(least):
+        warn(
+            f"a fresh token lives {human_duration(record.seconds_left())}, less than the "
+            f"{least:g} s asked for (--min-ttl or {settings.MIN_TTL_ENV}): every call mints anew"
+        )
     if as_json:
         import json
 
-        click.echo(
+        echo(
             json.dumps(
                 {
                     "profile": label,
@@ -37,7 +44,7 @@ def token(name: str | None, refresh: bool, min_ttl: str | None, as_json: bool) -
             )
         )
     else:
-        click.echo(record.token)
+        echo(record.token)
 
 
 def target_environment(name: str | None) -> dict[str, str]:
@@ -60,7 +67,7 @@ def env(name: str | None, shell_name: str | None) -> None:
 
     eval "$(up42keys env prod)"; fish: up42keys env prod --shell fish | source
     """
-    click.echo(shell.env_lines(target_environment(name), shell_name), nl=False)
+    echo(shell.env_lines(target_environment(name), shell_name), nl=False)
 
 
 class ExecCommand(click.Command):

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from up42keys import __version__, environment, kinds, paths, rules, state
+from up42keys import __version__, environment, files, kinds, paths, rules, state
 from up42keys.errors import KeyringError, Up42KeysError
 from up42keys.ops import tokens
 from up42keys.store import journal, keychain, profile_file
@@ -150,6 +150,30 @@ def permission_checks() -> list[Check]:
     return checks
 
 
+def fix_permissions() -> list[str]:
+    """``doctor --fix``: give our files and directories their private modes, as it advises.
+
+    Each is opened without following a symlink (``O_NOFOLLOW``) and changed through its
+    descriptor (``fchmod``), so a link planted in our directories changes nothing else;
+    what cannot be opened so stays reported.
+    """
+    fixed = []
+    flags = os.O_RDONLY | files.NO_FOLLOW | getattr(os, "O_NONBLOCK", 0)
+    for check in permission_checks():
+        if check.name != "permissions" or check.status != "problem":
+            continue
+        try:
+            descriptor = os.open(check.data["path"], flags)
+        except OSError:
+            continue
+        try:
+            os.fchmod(descriptor, int(check.data["wanted"], 8))
+        finally:
+            os.close(descriptor)
+        fixed.append(f"{check.data['path']}: mode {check.data['mode']} -> {check.data['wanted']}")
+    return fixed
+
+
 def _mode_problems(root: str) -> Iterator[Check]:
     for directory, _, names in os.walk(root):
         candidates = [(directory, 0o700)]
@@ -173,7 +197,7 @@ def _mode_problems(root: str) -> Iterator[Check]:
                     "permissions",
                     "problem",
                     f"{path} has mode {mode:04o}, not {wanted:04o}",
-                    f"chmod {wanted:o} {rules.shell_quote(path)}",
+                    f"{FIX_COMMAND} (it does chmod {wanted:o} {rules.shell_quote(path)})",
                     {"path": path, "mode": f"{mode:04o}", "wanted": f"{wanted:04o}"},
                 )
 

@@ -210,7 +210,8 @@ up42keys() {
         done
         if [[ -n $__up42keys_shell && -n $__up42keys_drop ]]; then
             unset UP42KEYS_PROFILE
-            printf 'This shell follows the active profile again.\n' >&2
+            printf 'This shell no longer picks its own profile; here it uses ' >&2
+            command up42keys current --explain >&2
             return 0
         fi
         if [[ -n $__up42keys_shell ]]; then
@@ -330,7 +331,8 @@ function up42keys --wraps up42keys --description 'up42keys, with use --shell for
         and not contains -- --help $argv; and not contains -- -h $argv
         if contains -- - $argv
             set -e -g UP42KEYS_PROFILE
-            printf 'This shell follows the active profile again.\n' >&2
+            printf 'This shell no longer picks its own profile; here it uses ' >&2
+            command up42keys current --explain >&2
             return 0
         end
         set -l name (@SHELL_FUNCTION_ENV@=1 command up42keys $argv); or return

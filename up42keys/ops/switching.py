@@ -8,22 +8,38 @@ from __future__ import annotations
 
 import os
 
-from up42keys import cache, paths, selection, state
-from up42keys.errors import ProfileNotFoundError, UsageError
+from up42keys import cache, paths, rules, selection, state
+from up42keys.errors import (
+    CredentialsRejectedError,
+    ProfileNotFoundError,
+    Up42UnavailableError,
+    UsageError,
+)
 from up42keys.kinds import Profile
 from up42keys.ops import tokens
 from up42keys.rules import check_name
 from up42keys.store import journal, profile_file
 
 
-def use(name: str, *, min_ttl: float, globally: bool = True) -> cache.TokenRecord:
+def use(
+    name: str, *, min_ttl: float, globally: bool = True, verify: bool = True
+) -> cache.TokenRecord | None:
     """Make ``name`` active (unless only this shell switches), with a fresh token first.
 
     Atomic: when no token can be had, the error leaves the active profile and
-    the current-token file exactly as they were.
+    the current-token file exactly as they were, and says so. Without ``verify``
+    no token is asked for (offline), and None is returned.
     """
     journal.finish_pending()
-    record = tokens.get_record(profile_file.get(name), min_ttl=min_ttl)
+    profile = profile_file.get(name)
+    try:
+        record = tokens.get_record(profile, min_ttl=min_ttl) if verify else None
+    except (CredentialsRejectedError, Up42UnavailableError) as error:
+        error.message = f"{error.message}; nothing was switched"
+        if isinstance(error, Up42UnavailableError):
+            offline = rules.shell_command(["up42keys", "use", name, "--no-verify"])
+            error.fix = f"{error.fix or 'try again later'}, or switch without a token: '{offline}'"
+        raise
     if globally:
         with journal.changing(name) as profiles:
             if name not in profiles:

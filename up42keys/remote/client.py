@@ -134,7 +134,7 @@ def post_token_request(
     """
     import httpx
 
-    from up42keys.remote import deadline
+    from up42keys.remote import deadline, progress
 
     timeout = settings.timeout()
     clock = deadline.Deadline()
@@ -152,18 +152,29 @@ def post_token_request(
         for attempt in range(settings.ATTEMPTS):
             pause = backoff(attempt)
             clock.start(timeout)
+            fix = f"check the URL and your network, or give it longer with {settings.TIMEOUT_ENV}"
             try:
-                response = _post(http, url, form, auth)
+                with progress.waiting(f"waiting for {url} ({attempt_words(attempt)})"):
+                    response = _post(http, url, form, auth)
             except httpx.InvalidURL:
                 # Only a hand-edited profile gets here: given URLs are checked on the way in.
                 raise UsageError(
                     f"{url} is not a valid URL",
                     "repair the profile's URL in profiles.toml (see 'up42keys list')",
                 ) from None
+            except UnfinishedAnswer as slow:
+                last_problem = (
+                    f"{url} began to answer (HTTP {slow.status}) "
+                    f"but had not finished within {timeout:g} s"
+                )
+            except httpx.ConnectTimeout:
+                last_problem = f"no connection to {url} within {timeout:g} s"
+                fix = unreachable_fix(url, f"or give it longer with {settings.TIMEOUT_ENV}")
             except httpx.TimeoutException:
                 last_problem = f"no answer from {url} within {timeout:g} s"
             except httpx.TransportError as error:
                 last_problem = f"cannot connect to {url} ({type(error).__name__}: {error})"
+                fix = unreachable_fix(url)
             else:
                 if response.status_code == 200:
                     return response
@@ -174,11 +185,48 @@ def post_token_request(
                 if retry_after is not None:
                     pause = min(retry_after, settings.retry_pause_cap())
             if attempt + 1 < settings.ATTEMPTS:
+                progress.report(
+                    f"{last_problem}; trying again in {pause:.1f} s ({attempt_words(attempt + 1)})"
+                )
                 time.sleep(pause)
-    raise Up42UnavailableError(
-        f"{last_problem}, after {settings.ATTEMPTS} attempts",
-        f"check the URL and your network, or give it longer with {settings.TIMEOUT_ENV}",
-    )
+    raise Up42UnavailableError(f"{last_problem}, after {settings.ATTEMPTS} attempts", fix)
+
+
+def attempt_words(attempt: int) -> str:
+    return f"attempt {attempt + 1} of {settings.ATTEMPTS}"
+
+
+# The variables httpx takes a proxy from, by the URL's scheme (lower case first, as curl).
+PROXY_VARIABLES = {
+    "https": ("https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"),
+    "http": ("http_proxy", "HTTP_PROXY", "all_proxy", "ALL_PROXY"),
+}
+
+
+def unreachable_fix(url: str, more: str = "") -> str:
+    """What to check when no connection was made: the proxy first, where one applies.
+
+    The variable is named, never its value, which may hold a password.
+    """
+    import os
+    import urllib.parse
+    import urllib.request
+
+    scheme = url.split(":", 1)[0].lower()
+    proxy = next((name for name in PROXY_VARIABLES.get(scheme, ()) if os.environ.get(name)), None)
+    host = urllib.parse.urlsplit(url).hostname or ""
+    tail = f", {more}" if more else ""
+    if proxy is not None and not urllib.request.proxy_bypass(host):
+        return f"check the proxy that {proxy} names (or unset {proxy}), then the URL{tail}"
+    return f"check the URL and that this machine reaches it (DNS, network, firewall){tail}"
+
+
+class UnfinishedAnswer(Exception):
+    """The server began to answer, with ``status``, but the body did not arrive in time."""
+
+    def __init__(self, status: int) -> None:
+        super().__init__(status)
+        self.status = status
 
 
 def _post(http: httpx.Client, url: str, form: dict[str, str], auth: Any) -> httpx.Response:
@@ -189,7 +237,10 @@ def _post(http: httpx.Client, url: str, form: dict[str, str], auth: Any) -> http
 
     with http.stream("POST", url, data=form, auth=auth) as streamed:
         encoding = streamed.headers.get("Content-Encoding", "")
-        content = bodies.read(url, encoding, streamed.iter_raw())
+        try:
+            content = bodies.read(url, encoding, streamed.iter_raw())
+        except httpx.TimeoutException as error:
+            raise UnfinishedAnswer(streamed.status_code) from error
     # The body is decoded already: the copy must not claim an encoding or a length of its
     # own. The headers are copied as the bytes that came: a proxy's ``Server: café`` is
     # no ASCII, which httpx refuses in a header given as text.

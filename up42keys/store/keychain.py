@@ -27,15 +27,15 @@ NO_KEYRING = "no OS keyring is available"
 NO_KEYRING_FIX = (
     "run where one is (a desktop session with an unlocked "
     "keyring), choose a backend such as keyrings.cryptfile with PYTHON_KEYRING_BACKEND or "
-    "keyringrc.cfg (README: 'Keyrings'), or skip profiles and set UP42_PROJECT_ID and "
-    "UP42_PROJECT_API_KEY"
+    "keyringrc.cfg (https://keyring.readthedocs.io/en/latest/#configuring), or skip "
+    "profiles and set UP42_PROJECT_ID and UP42_PROJECT_API_KEY"
 )
 NO_KEYRING_HELP = f"{NO_KEYRING}; {NO_KEYRING_FIX}"
 LOCKED_HELP = "unlock your keyring and try again"
 DOCTOR_HELP = "check it with 'up42keys doctor'"
 REPAIR_HELP = (
     "repair that backend, or choose another with PYTHON_KEYRING_BACKEND or keyringrc.cfg "
-    "(README: 'Keyrings')"
+    "(https://keyring.readthedocs.io/en/latest/#configuring)"
 )
 
 T = TypeVar("T")
