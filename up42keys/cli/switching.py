@@ -9,10 +9,11 @@ import click
 from up42keys import complete, paths, selection, settings, state
 from up42keys.cli.app import cli, profile_argument
 from up42keys.cli.completion import UseCommand, complete_use_name
-from up42keys.cli.prompts import confirm_protected, pick_profile
+from up42keys.cli.consent import consent
+from up42keys.cli.prompts import pick_profile
 from up42keys.cli.render import ENVIRONMENT_REASON, reason
 from up42keys.errors import UsageError
-from up42keys.ops import shell, switching, tokens
+from up42keys.ops import policy, shell, switching, tokens
 from up42keys.store import profile_file
 
 
@@ -44,9 +45,7 @@ def use(name: str | None, this_shell: bool, yes: bool) -> None:
         name = pick_profile()
     elif name == complete.DASH and not this_shell:
         name = switching.previous()
-    profile = profile_file.get(name)
-    if profile.protected and not yes:
-        confirm_protected(name)
+    consent(profile_file.get(name), policy.SWITCH, yes=yes)
     switching.use(name, min_ttl=settings.min_ttl(), globally=not this_shell)
     if this_shell:
         click.echo(name)
@@ -58,9 +57,14 @@ def use(name: str | None, this_shell: bool, yes: bool) -> None:
 @cli.command()
 @profile_argument()
 @click.option("--off", is_flag=True, help="Clear the mark instead.")
-def protect(name: str, off: bool) -> None:
-    """Mark NAME as protected (production): the prompt shows it, 'use' asks first."""
-    switching.set_protected(name, not off)
+@click.option("--yes", "-y", is_flag=True, help="Do not ask before clearing the mark.")
+def protect(name: str, off: bool, yes: bool) -> None:
+    """Mark NAME as protected (production): the prompt shows it, 'use' asks first.
+
+    --off clears the mark only after a confirmation on a terminal, or with --yes.
+    """
+    agreed = off and consent(profile_file.get(name), policy.UNPROTECT, yes=yes)
+    switching.set_protected(name, not off, consent=agreed)
     state = "no longer protected" if off else "protected"
     click.echo(f"Profile {name!r} is {state}.", err=True)
 
