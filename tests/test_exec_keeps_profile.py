@@ -9,7 +9,6 @@ while its UP42_PROJECT_ID names the first one.
 
 from __future__ import annotations
 
-import base64
 import json
 import os
 import subprocess
@@ -17,11 +16,8 @@ import sys
 import textwrap
 import uuid
 
-import pytest
-
 from tests.conftest import API_KEY, installed_command, run_installed
-from tests.fakeup42 import FakeUp42
-from tests.helpers import add_profile, claims
+from tests.helpers import add_profile, carrying, claims
 
 OTHER_KEY = "other-project-key-" + "b" * 12
 # Long enough that the replacement lands before the first renewal on a slow machine; the
@@ -54,23 +50,6 @@ CHILD = textwrap.dedent(
 )
 
 
-@pytest.fixture
-def elsewhere():
-    fake = FakeUp42().start()
-    yield fake
-    fake.stop()
-
-
-def carrying_key(server: FakeUp42, secret: str) -> int:
-    found = 0
-    for request in server.requests:
-        authorization = request.headers.get("Authorization", "")
-        if authorization.lower().startswith("basic "):
-            found += secret in base64.b64decode(authorization.split()[1]).decode(errors="replace")
-        found += secret in request.body
-    return found
-
-
 def exec_while(replace, tmp_path) -> tuple[dict[str, object], str, int]:
     """Run exec on 'dev' with the reporting child; ``replace()`` once the child is running."""
     done = tmp_path / "replaced"
@@ -91,24 +70,24 @@ def exec_while(replace, tmp_path) -> tuple[dict[str, object], str, int]:
 
 
 def test_exec_never_sends_its_key_to_the_host_the_profile_was_moved_to(
-    server, elsewhere, project_id, tmp_path
+    server, other_server, project_id, tmp_path
 ):
-    server.token_ttl = elsewhere.token_ttl = TOKEN_TTL
+    server.token_ttl = other_server.token_ttl = TOKEN_TTL
     add_profile(run_installed, server, "dev", project_id, check=True)
     other_project = str(uuid.uuid4())
-    elsewhere.add_project(other_project, OTHER_KEY)
-    elsewhere.add_project(project_id, API_KEY)  # it would accept the held key: it must not get it
+    other_server.add_project(other_project, OTHER_KEY)
+    other_server.add_project(project_id, API_KEY)  # it would accept it: must not get it
 
     def replace() -> None:
         moved = add_profile(
-            run_installed, elsewhere, "dev", other_project, "--force", "--no-verify",
+            run_installed, other_server, "dev", other_project, "--force", "--no-verify",
             secret=OTHER_KEY,
         )  # fmt: skip
         assert moved.returncode == 0, moved.stderr
 
     report, stderr, code = exec_while(replace, tmp_path)
     assert code == 0, stderr
-    figure = carrying_key(elsewhere, API_KEY)
+    figure = carrying(other_server, API_KEY)
     print(f"\nexec with its profile re-pointed: {figure} requests carrying its key at the new host")
     assert figure == 0
     assert report["seen"][-1].startswith("up42keys: error: profile 'dev' was changed"), report

@@ -11,7 +11,6 @@
 
 from __future__ import annotations
 
-import base64
 import shlex
 import uuid
 from pathlib import Path
@@ -19,31 +18,10 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import API_KEY, PASSWORD
-from tests.fakeup42 import FakeUp42
-from tests.helpers import USERNAME, add_profile, claims
+from tests.helpers import USERNAME, add_profile, carrying, claims
 from tests.terminal import ENTER, Terminal
 from tests.test_lifecycle import one_line_error, profiles_toml, stored_secret
 from up42keys import paths
-
-
-@pytest.fixture
-def elsewhere():
-    """A second fake UP42: a host that no secret was stored for."""
-    fake = FakeUp42().start()
-    yield fake
-    fake.stop()
-
-
-def carrying(server: FakeUp42, secret: str) -> int:
-    """How many requests ``server`` received with ``secret`` in their body or Basic credentials."""
-    found = 0
-    for request in server.requests:
-        authorization = request.headers.get("Authorization", "")
-        basic = ""
-        if authorization.lower().startswith("basic "):
-            basic = base64.b64decode(authorization.split()[1]).decode(errors="replace")
-        found += secret in request.body or secret in basic or secret in authorization
-    return found
 
 
 def printed_yes_fix(stderr: str) -> list[str]:
@@ -121,12 +99,12 @@ def test_a_replacement_keeps_the_protection(up42keys, server, project_id, comman
 
 
 def test_import_force_to_another_api_drops_the_key_and_never_sends_it_there(
-    up42keys, server, elsewhere, project_id
+    up42keys, server, other_server, project_id
 ):
     """The reported case: protected 'prod' re-pointed by a shared file to another host."""
     add_profile(up42keys, server, "prod", project_id, "--protected", check=True)
-    elsewhere.add_project(project_id, API_KEY)  # the new host would accept it: it must not get it
-    table = f'project_id = "{project_id}"\napi_url = "{elsewhere.url}"\n'
+    other_server.add_project(project_id, API_KEY)  # it would accept it: must not get it
+    table = f'project_id = "{project_id}"\napi_url = "{other_server.url}"\n'
     result = up42keys("import", "-", "--force", "--yes", input=shared("prod", table))
     assert result.returncode == 0, result.stderr
     assert "store it with 'up42keys set-secret prod'" in result.stderr
@@ -134,48 +112,48 @@ def test_import_force_to_another_api_drops_the_key_and_never_sends_it_there(
     assert profiles_toml()["prod"]["has_secret"] is False
     assert stored_secret("prod") is None
     one_line_error(up42keys("token", "prod", "--refresh"), 6)
-    figure = carrying(elsewhere, API_KEY)
+    figure = carrying(other_server, API_KEY)
     print(f"\nimport --force to another api_url: {figure} requests carrying the key there")
     assert figure == 0
 
 
 def test_import_force_to_another_sign_in_host_never_sends_the_password_there(
-    up42keys, server, elsewhere
+    up42keys, server, other_server
 ):
     server.add_account(USERNAME, PASSWORD)
-    elsewhere.add_account(USERNAME, PASSWORD)
+    other_server.add_account(USERNAME, PASSWORD)
     add_profile(up42keys, server, "me", USERNAME, "--api-url", server.url, check=True)
     table = (
-        f'kind = "account"\nusername = "{USERNAME}"\nauth_url = "{elsewhere.url}"\n'
+        f'kind = "account"\nusername = "{USERNAME}"\nauth_url = "{other_server.url}"\n'
         f'api_url = "{server.url}"\n'
     )
     result = up42keys("import", "-", "--force", input=shared("me", table))
     assert result.returncode == 0, result.stderr
     assert stored_secret("me") is None
     one_line_error(up42keys("token", "me", "--refresh"), 6)
-    figure = carrying(elsewhere, PASSWORD)
+    figure = carrying(other_server, PASSWORD)
     print(f"\nimport --force to another auth_url: {figure} requests carrying the password there")
     assert figure == 0
 
 
-def test_edit_to_another_host_unverified_drops_the_key(up42keys, server, elsewhere, project_id):
+def test_edit_to_another_host_unverified_drops_the_key(up42keys, server, other_server, project_id):
     add_profile(up42keys, server, "prod", project_id, check=True)
-    elsewhere.add_project(project_id, API_KEY)
-    result = up42keys("edit", "prod", "--api-url", elsewhere.url, "--no-verify")
+    other_server.add_project(project_id, API_KEY)
+    result = up42keys("edit", "prod", "--api-url", other_server.url, "--no-verify")
     assert result.returncode == 0, result.stderr
     assert "store one with 'up42keys set-secret prod'" in result.stderr
     assert stored_secret("prod") is None
     assert profiles_toml()["prod"]["has_secret"] is False
     one_line_error(up42keys("token", "prod", "--refresh"), 6)
-    assert carrying(elsewhere, API_KEY) == 0
+    assert carrying(other_server, API_KEY) == 0
 
 
 def test_edit_to_another_host_verified_keeps_the_key_the_user_sent_there(
-    up42keys, server, elsewhere, project_id
+    up42keys, server, other_server, project_id
 ):
     add_profile(up42keys, server, "prod", project_id, check=True)
-    elsewhere.add_project(project_id, API_KEY)
-    result = up42keys("edit", "prod", "--api-url", elsewhere.url)
+    other_server.add_project(project_id, API_KEY)
+    result = up42keys("edit", "prod", "--api-url", other_server.url)
     assert result.returncode == 0, result.stderr
     assert stored_secret("prod") == API_KEY
     assert "has_secret" not in profiles_toml()["prod"]

@@ -41,7 +41,7 @@ def test_every_command_once(up42keys, server, project_id, tmp_path, monkeypatch)
     ok("pin", "prod")
     ok("pin", "--off")
     ok("protect", "prod")
-    ok("protect", "prod", "--off")
+    ok("protect", "prod", "--off", "--yes")
     ok("rename", "me", "you")
     ok("remove", "you")
     for shell in ("bash", "zsh", "fish"):
