@@ -16,6 +16,8 @@ import sys
 import textwrap
 import uuid
 
+import pytest
+
 from tests.conftest import API_KEY, installed_command, run_installed
 from tests.helpers import add_profile, carrying, claims
 
@@ -129,3 +131,25 @@ def test_exec_stops_renewing_when_its_profile_is_removed(server, project_id, tmp
     assert code == 0, stderr
     assert report["seen"][-1].startswith("up42keys: error: profile 'dev' was removed"), report
     assert "stopped renewing the token" in stderr
+
+
+def test_up42auth_stops_when_its_profile_is_re_pointed(run, server, other_server, project_id):
+    """The same rule for a long-lived client: a 401 after the move renews nothing elsewhere."""
+    import httpx
+
+    import up42keys
+
+    add_profile(run, server, "dev", project_id, check=True)
+    other_server.add_project(project_id, API_KEY)
+    auth = up42keys.Up42Auth("dev")
+    with httpx.Client(auth=auth) as client:
+        assert client.get(server.api_url).status_code == 200
+        moved = add_profile(
+            run, other_server, "dev", project_id, "--force", "--no-verify", secret=OTHER_KEY
+        )
+        assert moved.exit_code == 0, moved.stderr
+        server.revoke(server.api_tokens[-1])  # UP42 answers 401: the auth would renew
+        with pytest.raises(up42keys.ProfileChangedError, match="was changed"):
+            client.get(server.api_url)
+    assert carrying(other_server, API_KEY) == 0
+    assert carrying(other_server, OTHER_KEY) == 0
