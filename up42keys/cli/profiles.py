@@ -326,6 +326,7 @@ def rename(old: str, new: str, yes: bool) -> None:
     A protected profile is renamed only after a confirmation on a terminal, or
     with --yes; without either nothing changes (exit 2).
     """
+    rules.check_name(new)  # a bad NEW is a usage error before OLD is looked up
     lifecycle.rename(old, new, consent=consent(profile_file.get(old), policy.RENAME, yes=yes))
     click.echo(f"Renamed profile {old!r} to {new!r}.", err=True)
 

@@ -101,16 +101,19 @@ def same_target(started: Target, now: Target | None) -> Target:
     account at the same hosts (``cache_key``) and whose secret belongs where the held one
     does (``secret_scope``). A replacement of that kind (a rotated key) keeps serving.
     """
-    if started.name is None:  # the environment credentials: no store can change them
-        return started if now is None else now
+    if not isinstance(started, Profile):  # the environment credentials: no store changes them
+        return started
     if now is None:
         raise ProfileChangedError(
             f"profile {started.name!r} was removed while this command ran; "
             "its token is no longer renewed",
             "run the command again",
         )
-    scope = getattr(started, "secret_scope", None)
-    if now.cache_key != started.cache_key or getattr(now, "secret_scope", None) != scope:
+    if (
+        not isinstance(now, Profile)
+        or now.cache_key != started.cache_key
+        or now.secret_scope != started.secret_scope
+    ):
         raise ProfileChangedError(
             f"profile {started.name!r} was changed to another project, account or host while"
             " this command ran; its token is no longer renewed, and the secret it started"
