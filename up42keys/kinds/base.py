@@ -285,7 +285,7 @@ class Profile:
         """
         if not self.has_secret:
             raise KeyringError(
-                f"profile {self.name!r} has no secret yet (it was imported)",
+                f"profile {self.name!r} has no secret (it was imported, or moved to another host)",
                 self.missing_secret_fix(),
             )
         return keychain.get_secret(self.name, missing_fix=self.missing_secret_fix())
