@@ -133,6 +133,14 @@ def server() -> Iterator[FakeUp42]:
 
 
 @pytest.fixture
+def other_server() -> Iterator[FakeUp42]:
+    """A second fake UP42: a host a profile can be moved to, that no secret was stored for."""
+    fake = FakeUp42().start()
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture
 def project_id(server: FakeUp42) -> str:
     """A project the fake server knows, with API_KEY as its key."""
     identifier = str(uuid.uuid4())

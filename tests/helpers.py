@@ -93,3 +93,16 @@ def run_python(script: str, env: dict[str, str] | None = None) -> subprocess.Com
         timeout=120,
         env={**os.environ, **(env or {})},
     )
+
+
+def carrying(server, secret: str) -> int:
+    """How many requests ``server`` received with ``secret`` in their body or Basic credentials."""
+    import base64
+
+    found = 0
+    for request in server.requests:
+        authorization = request.headers.get("Authorization", "")
+        if authorization.lower().startswith("basic "):
+            found += secret in base64.b64decode(authorization.split()[1]).decode(errors="replace")
+        found += secret in request.body
+    return found

@@ -1,12 +1,15 @@
 """SIGKILL at any instant: the state is the old one, the new one, or one the next change repairs.
 
-The installed command runs ``use``, ``add --force``, ``remove`` and ``rename`` over two
-projects on the fake UP42 and is killed after a random delay, hundreds of times. After
+The installed command runs ``use``, ``add --force``, ``remove``, ``rename`` and ``import
+--force`` over two projects on the fake UP42 and is killed after a random delay, hundreds of
+times (an import to the other project leaves the profile without a secret, and its key goes in
+the same change). After
 every kill the invariants that readers rely on must hold (up42keys.state): current-token
 holds the active profile's token or is absent, ``active`` names a listed profile or is
-absent, every listed profile has its key. After the next change that runs to its end,
-nothing is left over: no keyring entry, token record or temporary file of no profile, and
-no interrupted change pending. The keyring is keyrings.alt's plain-text file, written
+absent, every listed profile has its key, or is marked without one. After the next change that runs
+to its end (or ``doctor --fix``), nothing is left over: no keyring entry, token record or
+temporary file of no profile, no key under a profile marked without one, and no interrupted
+change pending. The keyring is keyrings.alt's plain-text file, written
 atomically (tests/atomic_keyring.py: keyrings.alt itself empties its file when killed
 mid-write, whatever up42keys does).
 """
@@ -44,6 +47,8 @@ KILLS = 200
 MAX_RUNS = 4 * KILLS // WORKERS
 # Every this many kills in a home, a change runs to its end and must leave nothing over.
 CHECK_EVERY = 8
+# ``import --force`` is a kind of its own in the loop (kept apart from the others' kinds).
+IMPORT = ["import"]
 
 
 class Home:
@@ -106,7 +111,7 @@ class Home:
             if claims(current)["sub"] != wanted:
                 found.append("wrong current-token")
         keys = self.keyring_entries()
-        if any(name not in keys for name in profiles):
+        if any(name not in keys for name in profiles if profiles[name].get("has_secret", True)):
             found.append("keyless profile")
         return found
 
@@ -114,7 +119,8 @@ class Home:
         """What a completed change must have cleaned up."""
         found = []
         profiles = self.listed()
-        if self.keyring_entries() - set(profiles):
+        keyless = {name for name in profiles if not profiles[name].get("has_secret", True)}
+        if self.keyring_entries() - (set(profiles) - keyless):
             found.append("orphan key")
         tokens = self.cache / paths.TOKENS_DIR
         records = os.listdir(tokens) if tokens.is_dir() else []
@@ -129,11 +135,17 @@ class Home:
 
     def a_command(self, rng: random.Random, projects: list[str], url: str) -> tuple[list[str], str]:
         """A change that makes sense in the present state: arguments and stdin."""
-        profiles = sorted(self.listed())
+        listed = self.listed()
+        profiles = sorted(listed)
+        keyed = [name for name in profiles if listed[name].get("has_secret", True)]
         free = [name for name in NAMES if name not in profiles]
-        kind = rng.choice(["use", "add", "add", "remove", "rename"] if profiles else ["add"])
-        if kind == "use":
-            return ["use", rng.choice(profiles)], ""
+        kinds = ["use", "add", "add", "remove", "rename"] if profiles else ["add"]
+        kind = rng.choice([*kinds, *IMPORT])
+        if kind == "import":  # maybe to the other project: the key must go with the old one
+            table = f'project_id = "{rng.choice(projects)}"\napi_url = "{url}"\n'
+            return ["import", "-", "--force"], f"[profiles.{rng.choice(NAMES)}]\n{table}"
+        if kind == "use" and keyed:
+            return ["use", rng.choice(keyed)], ""
         if kind == "remove":
             return ["remove", rng.choice(profiles)], ""
         if kind == "rename" and free:
@@ -168,6 +180,7 @@ def kill_loop(home: Home, seed: int, projects: list[str], url: str) -> Counter[s
         if process.poll() is None:
             process.send_signal(signal.SIGKILL)
             counts["kills"] += 1
+            counts[f"kills in {kind}"] += 1
             durations[kind] *= 1.02
         else:  # the machine got faster: aim the next kills of this command earlier
             counts["finished before the kill"] += 1
@@ -175,9 +188,12 @@ def kill_loop(home: Home, seed: int, projects: list[str], url: str) -> Counter[s
         process.wait(timeout=60)
         counts.update(home.reader_violations())
         if counts["kills"] % CHECK_EVERY == 0:
-            profiles = sorted(home.listed())
-            if profiles:
-                home.run(["use", profiles[0]]).wait(timeout=60)
+            listed = home.listed()
+            keyed = sorted(name for name in listed if listed[name].get("has_secret", True))
+            if keyed:
+                home.run(["use", keyed[0]]).wait(timeout=60)
+            elif listed:  # only profiles without a key: nothing to switch to; doctor repairs
+                home.run(["doctor", "--offline", "--fix"]).wait(timeout=60)
             else:
                 home.add("a", projects[0], url)
             counts["checks after a completed change"] += 1
@@ -201,6 +217,7 @@ def test_sigkill_at_any_instant_keeps_the_invariants(server, tmp_path):
     kinds += ("orphan key", "orphan record", "stray file", "pending change")
     figures = f"{counts['kills']} SIGKILLs: " + ", ".join(f"{counts[k]} {k}" for k in kinds)
     print(f"\n{figures} (UP42KEYS_TEST_SEED={seed}; "
+          f"{counts['kills in import']} of them in import --force; "
           f"{counts['finished before the kill']} runs finished first, "
           f"{counts['checks after a completed change']} checks after a completed change, "
           f"{time.monotonic() - started:.0f} s)")  # fmt: skip

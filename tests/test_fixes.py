@@ -76,6 +76,9 @@ class Case:
     exit_code: int
     secret: str | None
     subject: str  # "project" or "account": whose token the repaired state mints
+    # What the failing command reads on stdin; ``{project}`` and ``{url}`` in ``command`` are
+    # the project's ID and the fake's URL.
+    stdin: str | None = None
 
 
 def add_project_profile(server: FakeUp42, ids: dict[str, str], *flags: str) -> None:
@@ -127,6 +130,10 @@ def import_without_secret(server: FakeUp42, ids: dict[str, str]) -> None:
     assert run_installed("use", "prod").returncode == 6
 
 
+def nothing_stored(server: FakeUp42, ids: dict[str, str]) -> None:
+    """``add`` itself fails: UP42 rejects the secret it was given, and nothing is stored."""
+
+
 def no_active_profile(server: FakeUp42, ids: dict[str, str]) -> None:
     add_project_profile(server, ids)
     os.unlink(paths.active_file())
@@ -142,6 +149,13 @@ CASES = [
     Case("no active profile", no_active_profile, ["token"], 3, None, "project"),
     Case("imported without its key", import_without_secret, ["token", "prod"], 6, API_KEY,
          "project"),
+    Case("rejected key in add", nothing_stored,
+         ["add", "prod", "--project-id", "{project}", "--api-url", "{url}", "--api-key-stdin"],
+         4, API_KEY, "project", stdin="wrong-key-" + "w" * 10 + "\n"),
+    Case("rejected password in add", nothing_stored,
+         ["add", "me", "--account", "--username", USERNAME, "--region", "sa", "--auth-url",
+          "{url}", "--api-url", "{url}", "--password-stdin"],
+         4, PASSWORD, "account", stdin="wrong-password\n"),
 ]  # fmt: skip
 
 
@@ -151,9 +165,11 @@ def test_the_printed_fix_repairs_the_state(case, server):
     server.add_project(ids["project"], API_KEY)
     server.add_account(USERNAME, PASSWORD)
     case.break_it(server, ids)
-    before = Path(paths.profiles_file()).read_text()
+    stored = Path(paths.profiles_file())
+    before = stored.read_text() if stored.exists() else None
 
-    broken = installed(*case.command)
+    broken = installed(*[word.format(url=server.url, **ids) for word in case.command],
+                       input=case.stdin)  # fmt: skip
     assert broken.returncode == case.exit_code, broken.stderr
     fix = printed_fix(broken.stderr)
 
@@ -161,9 +177,12 @@ def test_the_printed_fix_repairs_the_state(case, server):
     assert code == 0, (fix, transcript)
     if case.secret is not None:
         assert case.secret not in transcript  # typed at a hidden prompt: never echoed
-    # Exactly the profile it was, every setting kept: only the secret was stored.
-    after = Path(paths.profiles_file()).read_text()
-    assert after == before.replace("has_secret = false\n", "")
+    after = stored.read_text()
+    if before is None:  # a rejected add stored nothing: the fix adds it, every option kept
+        assert f'api_url = "{server.url}"' in after, after
+        assert "has_secret" not in after, after
+    else:  # exactly the profile it was, every setting kept: only the secret was stored
+        assert after == before.replace("has_secret = false\n", "")
 
     repaired = installed("token", "prod" if "prod" in after else "me", "--refresh")
     assert repaired.returncode == 0, (fix, repaired.stderr)

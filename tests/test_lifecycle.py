@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import API_KEY, PASSWORD
-from tests.fakeup42 import FakeUp42, closed_port_url
+from tests.fakeup42 import closed_port_url
 from tests.helpers import USERNAME, add_profile, claims
 from tests.terminal import ENTER, Terminal
 from up42keys import cache, kinds, paths, rules
@@ -48,14 +48,6 @@ def one_line_error(result: subprocess.CompletedProcess[str], code: int) -> str:
     assert len(lines) == 1, result.stderr
     assert lines[0].startswith("up42keys: error: "), result.stderr
     return lines[0]
-
-
-@pytest.fixture
-def other_server():
-    """A second fake UP42, where a profile can be moved to."""
-    fake = FakeUp42().start()
-    yield fake
-    fake.stop()
 
 
 @pytest.fixture
@@ -109,7 +101,9 @@ def test_edit_no_verify_contacts_nobody(up42keys, server, project_id):
     assert profiles_toml()["prod"]["api_url"] == dead
     assert cache.read("prod") is None
     assert not Path(paths.current_token_file()).exists()
-    one_line_error(up42keys("token", "prod"), 5)
+    # Unverified at another host, the key is not kept for it (tests/test_policy.py).
+    assert "store one with 'up42keys set-secret prod'" in result.stderr
+    one_line_error(up42keys("token", "prod"), 6)
 
 
 def test_edit_of_an_account_drops_its_refresh_token_and_keeps_custom_urls(
@@ -375,9 +369,12 @@ def test_import_refuses_an_existing_name_unless_force(up42keys, server, project_
     assert "has_secret" not in profiles_toml()["prod"]
     assert profiles_toml()["new"]["has_secret"] is False
     assert up42keys("token", "prod").stdout != token
-    # Another project under the same name: the old key would be sent for it, so it goes.
+    # Another project under the same name: the old key would be sent for it, so it goes. The
+    # file leaves 'protected' out: the profile stays protected, so the change needs --yes.
     document = f'[profiles.prod]\nproject_id = "{other}"\napi_url = "{server.url}"\n'
-    assert up42keys("import", "-", "--force", input=document).returncode == 0
+    one_line_error(up42keys("import", "-", "--force", input=document), 2)
+    assert up42keys("import", "-", "--force", "--yes", input=document).returncode == 0
+    assert profiles_toml()["prod"]["protected"] is True
     assert stored_secret("prod") is None
     assert profiles_toml()["prod"]["has_secret"] is False
     one_line_error(up42keys("token", "prod"), 6)

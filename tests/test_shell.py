@@ -75,7 +75,7 @@ def test_prompt_follows_use_protect_and_remove(up42keys, profiles, shell_name):
     steps = [
         ("use dev", "up42:dev"),
         ("protect dev", "up42:dev[protected]"),
-        ("protect dev --off", "up42:dev"),
+        ("protect dev --off --yes", "up42:dev"),
         ("remove dev", ""),
     ]
     script = load(shell_name)
@@ -243,7 +243,7 @@ def test_protect_sets_and_clears_the_mark(up42keys, profiles):
     assert up42keys("protect", "dev").returncode == 0
     rows = {row["name"]: row["protected"] for row in json.loads(up42keys("list", "--json").stdout)}
     assert rows == {"dev": True, "prod": True}
-    assert up42keys("protect", "prod", "--off").returncode == 0
+    assert up42keys("protect", "prod", "--off", "--yes").returncode == 0
     assert not Path(paths.protected_marker("prod")).exists()
     assert Path(paths.protected_marker("dev")).exists()
     assert up42keys("protect", "nope").returncode == 3

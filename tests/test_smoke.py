@@ -40,6 +40,7 @@ COMMANDS_RUN = {
     "rename",
     "set-secret",
     "shell-init",
+    "status",
     "token",
     "use",
 }
@@ -86,6 +87,8 @@ def test_every_command_once(up42keys, server: FakeUp42, tmp_path: Path) -> None:
 
     assert up42keys("protect", "prod").returncode == 0
     assert json.loads(up42keys("list", "--json").stdout)[2]["protected"] is True
+    status = json.loads(in_directory(project, "status", "--json").stdout)
+    assert status["here"]["profile"] == "prod", status
     edited = up42keys("edit", "me", "--client-id", "up42-sdk")
     assert edited.returncode == 0, edited.stderr
     rotated = up42keys("set-secret", "dev", "--api-key-stdin", input=API_KEY + "\n")

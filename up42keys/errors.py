@@ -93,6 +93,11 @@ class LockTimeoutError(Up42KeysError):
     (exit 1)."""
 
 
+class ProfileChangedError(Up42KeysError):
+    """The profile a running command started with was removed or re-pointed; it stops
+    renewing rather than serve another project or send its secret to another host (exit 1)."""
+
+
 class CommandNotFoundError(Up42KeysError):
     """``exec`` found no such program (exit 127, as in shells)."""
 

@@ -15,6 +15,7 @@ import click
 from up42keys import kinds, rules, state
 from up42keys.cli.app import cli, profile_argument
 from up42keys.cli.completion import complete_profiles
+from up42keys.cli.consent import consent
 from up42keys.cli.options import (
     STDIN_FLAGS,
     editable_settings,
@@ -24,7 +25,7 @@ from up42keys.cli.options import (
     stdin_options,
     together,
 )
-from up42keys.cli.prompts import confirm_change_of_protected, read_profile_secret
+from up42keys.cli.prompts import read_profile_secret
 from up42keys.cli.render import (
     human_duration,
     local_time,
@@ -36,7 +37,7 @@ from up42keys.cli.render import (
 from up42keys.cli.table import print_table
 from up42keys.cli.terminal import echo
 from up42keys.errors import ProfileNotFoundError, UsageError
-from up42keys.ops import lifecycle, switching, tokens, transfer
+from up42keys.ops import lifecycle, policy, switching, tokens, transfer
 from up42keys.remote import jwtinfo
 from up42keys.store import keychain, profile_file
 
@@ -60,7 +61,8 @@ EDITABLE = editable_settings()
 @click.option("--no-verify", is_flag=True, help="Store without minting a token first.")
 @click.option("--force", is_flag=True, help="Replace an existing profile of that name.")
 @click.option("--protected", is_flag=True, help="Mark it as production (see 'protect').")
-def add(name: str, no_verify: bool, force: bool, protected: bool, **given: Any) -> None:
+@click.option("--yes", "-y", is_flag=True, help="Do not ask before replacing a protected profile.")
+def add(name: str, no_verify: bool, force: bool, protected: bool, yes: bool, **given: Any) -> None:
     """Add profile NAME; its API key or password goes to the OS keyring, never to a file.
 
     A project profile (--project-id) mints with the project's API key; an
@@ -69,7 +71,8 @@ def add(name: str, no_verify: bool, force: bool, protected: bool, **given: Any) 
     with --api-key-stdin or --password-stdin; --from-sdk-config FILE takes an
     account's username and password from up42-py's config file instead (the
     file is left as it is). Unless --no-verify, UP42 must accept it first;
-    when it does not, nothing is stored.
+    when it does not, nothing is stored. A protected profile is replaced (--force)
+    only after a confirmation on a terminal, or with --yes, and stays protected.
     """
     profile: kinds.Profile
     sdk_password = None
@@ -109,9 +112,10 @@ def add(name: str, no_verify: bool, force: bool, protected: bool, **given: Any) 
             name, given["project_id"], given["api_url"], protected=protected
         )
     lifecycle.check_can_add(name, force)
+    agreed = consent(profile_file.load().get(name), policy.REPLACE, yes=yes)
     # The other kind's stdin flag was refused above.
     secret = sdk_password or read_profile_secret(profile, given[parameter(profile.stdin_flag)])
-    added = lifecycle.add(profile, secret, verify=not no_verify, force=force)
+    added = lifecycle.add(profile, secret, verify=not no_verify, force=force, consent=agreed)
     state = "verified" if added.record else "not verified"
     active = ", active" if added.active else ""
     protection = ", protected" if added.profile.protected else ""
@@ -160,7 +164,9 @@ def edit(name: str, no_verify: bool, yes: bool, **settings: str | None) -> None:
     Unless --no-verify, UP42 must give a token for the new settings (with the
     stored secret) first; when it does not, nothing changes. The old tokens are
     dropped. A protected profile is changed only after a confirmation on a
-    terminal, or with --yes; without either nothing changes (exit 2).
+    terminal, or with --yes; without either nothing changes (exit 2). A new
+    API or sign-in URL keeps the secret only when verified there; with
+    --no-verify the secret is deleted and 'set-secret' stores one for it.
     """
     profile = profile_file.get(name)
     flag_of = {setting.field: setting.flag for setting in EDITABLE}
@@ -178,11 +184,15 @@ def edit(name: str, no_verify: bool, yes: bool, **settings: str | None) -> None:
     if edited == profile:
         echo(f"Profile {name!r} already has these settings; nothing changed.", err=True)
         return
-    if profile.protected and not yes:
-        words = [f"{flag_of[field]}={value}" for field, value in given.items()]
-        confirm_change_of_protected(name, "edit", [*words, *(["--no-verify"] if no_verify else [])])
-    record = lifecycle.edit(profile, edited, verify=not no_verify)
+    agreed = consent(profile, policy.EDIT, yes=yes)
+    stored, record = lifecycle.edit(profile, edited, verify=not no_verify, consent=agreed)
     echo(f"Edited profile {name!r} ({verified(record)}).", err=True)
+    if profile.has_secret and not stored.has_secret:
+        echo(
+            f"Its {profile.asks_for} was for the old settings and was deleted; "
+            f"store one with '{stored.set_secret_command()}'.",
+            err=True,
+        )
 
 
 @cli.command("set-secret")
@@ -231,15 +241,27 @@ def export_command(names: tuple[str, ...]) -> None:
 @cli.command("import")
 @click.argument("file", metavar="FILE|-", type=click.Path(allow_dash=True))
 @click.option("--force", is_flag=True, help="Replace existing profiles of those names.")
-def import_command(file: str, force: bool) -> None:
+@click.option("--yes", "-y", is_flag=True, help="Do not ask before replacing a protected profile.")
+def import_command(file: str, force: bool, yes: bool) -> None:
     """Add the profiles that FILE ('-': stdin) defines, as 'export' prints them.
 
     No secret is imported, and a file that holds one is refused (exit 2):
     store each profile's secret with 'up42keys set-secret NAME'. An existing
-    name is refused unless --force; nothing is imported unless all are.
+    name is refused unless --force; nothing is imported unless all are. A
+    replaced profile stays protected, is replaced only after a confirmation on a
+    terminal or with --yes, and keeps its secret only for the same project or
+    account at the same host.
     """
     text, where = transfer.read_import(file)
-    for profile in lifecycle.import_profiles(transfer.parse_import(text, where), force=force):
+    imported = transfer.parse_import(text, where)
+    stored = profile_file.load()
+    replaced = [stored[p.name] for p in imported if force and p.name in stored]
+    guarded = [old for old in replaced if policy.needs_consent(old)]
+    # Each protected one is asked about; --yes answers for all.
+    agreed = yes or (
+        bool(guarded) and all([consent(old, policy.REPLACE, yes=yes) for old in guarded])
+    )
+    for profile in lifecycle.import_profiles(imported, force=force, consent=agreed):
         secret = (
             "its secret kept"
             if profile.has_secret
@@ -280,10 +302,9 @@ def remove(name: str, yes: bool) -> None:
     A protected profile is removed only after a confirmation on a terminal,
     or with --yes; without a terminal and --yes nothing is removed (exit 2).
     """
-    if profile_file.get(name).protected and not yes:
-        confirm_change_of_protected(name, "remove")
+    agreed = consent(profile_file.get(name), policy.REMOVE, yes=yes)
     was_active = state.read_active() == name
-    lifecycle.remove(name)
+    lifecycle.remove(name, consent=agreed)
     if was_active:
         echo(
             f"Removed profile {name!r}, the active one; no profile is active now"
@@ -297,9 +318,15 @@ def remove(name: str, yes: bool) -> None:
 @cli.command()
 @profile_argument(name="old")
 @click.argument("new")
-def rename(old: str, new: str) -> None:
-    """Rename profile OLD to NEW; its key, tokens and active state follow."""
-    lifecycle.rename(old, new)
+@click.option("--yes", "-y", is_flag=True, help="Do not ask before renaming a protected profile.")
+def rename(old: str, new: str, yes: bool) -> None:
+    """Rename profile OLD to NEW; its key, tokens and active state follow.
+
+    A protected profile is renamed only after a confirmation on a terminal, or
+    with --yes; without either nothing changes (exit 2).
+    """
+    rules.check_name(new)  # a bad NEW is a usage error before OLD is looked up
+    lifecycle.rename(old, new, consent=consent(profile_file.get(old), policy.RENAME, yes=yes))
     echo(f"Renamed profile {old!r} to {new!r}.", err=True)
     pinned = state.find_pin()
     if pinned is not None and pinned[0] == old:

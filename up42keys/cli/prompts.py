@@ -111,18 +111,18 @@ def confirm_protected(name: str) -> None:
         raise Up42KeysError(f"not switched to protected profile {name!r}")
 
 
-def confirm_change_of_protected(name: str, verb: str, options: list[str] | None = None) -> None:
+def confirm_change_of_protected(name: str, verb: str, command: list[str] | None = None) -> None:
     """Ask before changing production; without a terminal, only an explicit --yes will do.
 
     Unlike ``use``, a script that removes or edits production may have got the name
-    wrong, and the change cannot be undone. ``options`` are the command's own, which
-    the fix repeats so that it does what was asked.
+    wrong, and the change cannot be undone. ``command`` is the command as given (by
+    default ``up42keys VERB NAME``), which the fix repeats so that it does what was asked.
     """
     if not sys.stdin.isatty():
-        command = rules.shell_command(["up42keys", verb, name, *(options or []), "--yes"])
+        words = [*(command or ["up42keys", verb, name]), "--yes"]
         raise UsageError(
             f"profile {name!r} is protected",
-            f"to {verb} it without a terminal, run '{command}'",
+            f"to {verb} it without a terminal, run '{rules.shell_command(words)}'",
         )
     if not click.confirm(f"Profile {name!r} is protected. {verb.capitalize()} it?", err=True):
         raise Up42KeysError(f"profile {name!r} is protected and was not changed")

@@ -9,11 +9,12 @@ import click
 from up42keys import complete, paths, selection, settings, state
 from up42keys.cli.app import cli, profile_argument
 from up42keys.cli.completion import UseCommand, complete_use_name
-from up42keys.cli.prompts import confirm_protected, pick_profile
+from up42keys.cli.consent import consent
+from up42keys.cli.prompts import pick_profile
 from up42keys.cli.render import ENVIRONMENT_REASON, reason
 from up42keys.cli.terminal import echo
 from up42keys.errors import UsageError
-from up42keys.ops import shell, switching, tokens
+from up42keys.ops import policy, shell, switching, tokens
 from up42keys.store import profile_file
 
 
@@ -46,9 +47,7 @@ def use(name: str | None, this_shell: bool, yes: bool, no_verify: bool) -> None:
         name = pick_profile()
     elif name == complete.DASH and not this_shell:
         name = switching.previous()
-    profile = profile_file.get(name)
-    if profile.protected and not yes:
-        confirm_protected(name)
+    consent(profile_file.get(name), policy.SWITCH, yes=yes)
     already = not this_shell and name == state.read_active()
     switching.use(name, min_ttl=settings.min_ttl(), globally=not this_shell, verify=not no_verify)
     unverified = " (no token asked for)" if no_verify else ""
@@ -64,13 +63,19 @@ def use(name: str | None, this_shell: bool, yes: bool, no_verify: bool) -> None:
 @cli.command()
 @profile_argument()
 @click.option("--off", is_flag=True, help="Clear the mark instead.")
-def protect(name: str, off: bool) -> None:
-    """Mark NAME as protected (production): the prompt shows it, 'use' asks first."""
-    if profile_file.get(name).protected != off:
+@click.option("--yes", "-y", is_flag=True, help="Do not ask before clearing the mark.")
+def protect(name: str, off: bool, yes: bool) -> None:
+    """Mark NAME as protected (production): the prompt shows it, 'use' asks first.
+
+    --off clears the mark only after a confirmation on a terminal, or with --yes.
+    """
+    profile = profile_file.get(name)
+    if profile.protected != off:
         already = "protected" if not off else "not protected"
         echo(f"Profile {name!r} is {already} already; nothing changed.", err=True)
         return
-    switching.set_protected(name, not off)
+    agreed = off and consent(profile, policy.UNPROTECT, yes=yes)
+    switching.set_protected(name, not off, consent=agreed)
     echo(f"Profile {name!r} is {'no longer protected' if off else 'protected'}.", err=True)
 
 

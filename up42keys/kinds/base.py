@@ -271,6 +271,13 @@ class Profile:
     def rejected_fix(self) -> str:
         return f"store the right {self.asks_for} with '{self.set_secret_command()}'"
 
+    def add_again_fix(self) -> str:
+        """What a rejected ``add`` says: nothing was stored, so ``add`` again, every option kept."""
+        return (
+            f"check the {self.asks_for} and add it again with '{self.restore_command()}'"
+            " (or with --no-verify, to store it unchecked)"
+        )
+
     def secret(self) -> str:
         """The stored secret, or a KeyringError whose fix stores it.
 
@@ -278,7 +285,7 @@ class Profile:
         """
         if not self.has_secret:
             raise KeyringError(
-                f"profile {self.name!r} has no secret yet (it was imported)",
+                f"profile {self.name!r} has no secret (it was imported, or moved to another host)",
                 self.missing_secret_fix(),
             )
         return keychain.get_secret(self.name, missing_fix=self.missing_secret_fix())

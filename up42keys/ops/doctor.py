@@ -10,6 +10,7 @@ what a killed process left, which the next change would repair too.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 from collections.abc import Iterator
@@ -19,7 +20,7 @@ from typing import Any, Literal
 from up42keys import __version__, environment, files, kinds, paths, rules, state
 from up42keys.errors import KeyringError, Up42KeysError
 from up42keys.ops import tokens
-from up42keys.store import journal, keychain, profile_file
+from up42keys.store import journal, keychain, leftovers, profile_file
 
 Status = Literal["ok", "problem", "skipped"]
 
@@ -242,16 +243,25 @@ def leftover_checks() -> list[Check]:
         detail = f"{len(strays)} file(s) left by killed processes: {', '.join(strays)}"
         found.append(Check("leftovers", "problem", detail, FIX_COMMAND, {"paths": strays}))
     try:
-        orphans = journal.orphan_record_names(profile_file.load())
+        profiles = profile_file.load()
     except Up42KeysError:  # the profiles check says what is wrong with the file
-        orphans = []
+        profiles = {}
+    orphans = journal.orphan_record_names(profiles)
+    with contextlib.suppress(Up42KeysError):  # the keyring check says what is wrong with it
+        keys = leftovers.orphan_key_names(profiles) if pending is None else []
+        if keys:
+            detail = "keys of profiles without a secret: " + ", ".join(map(repr, keys))
+            fix = FIX_COMMAND + " (each is for a project or host the profile no longer has)"
+            found.append(Check("keys", "problem", detail, fix, {"profiles": keys}))
     if orphans:
         detail = "token records of no profile: " + ", ".join(repr(name) for name in orphans)
         fix = FIX_COMMAND + " (they cost a mint if another config directory shares this cache)"
         found.append(Check("records", "problem", detail, fix, {"records": orphans}))
     if found:
         return found
-    detail = "no interrupted change, no file of a killed process, no token record of no profile"
+    detail = (
+        "no interrupted change, no file of a killed process, no token record or key of no profile"
+    )
     return [Check("leftovers", "ok", detail)]
 
 

@@ -10,17 +10,14 @@ puts the keyring back.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, NamedTuple
+from typing import NamedTuple
 
 from up42keys import cache, state
-from up42keys.errors import Up42KeysError, UsageError
+from up42keys.errors import CredentialsRejectedError, Up42KeysError, UsageError
 from up42keys.kinds import Profile
-from up42keys.ops import switching, tokens
+from up42keys.ops import policy, switching, tokens
 from up42keys.rules import check_name
 from up42keys.store import journal, keychain, profile_file
-
-if TYPE_CHECKING:
-    pass
 
 
 def refuse_existing(name: str, force: bool, profiles: dict[str, Profile] | None = None) -> None:
@@ -47,15 +44,24 @@ class Added(NamedTuple):
     record: cache.TokenRecord | None
 
 
-def add(profile: Profile, secret: str, *, verify: bool, force: bool) -> Added:
-    """Store a profile and its secret; with ``verify``, only once UP42 has accepted them."""
+def add(
+    profile: Profile, secret: str, *, verify: bool, force: bool, consent: bool = False
+) -> Added:
+    """Store a profile and its secret; with ``verify``, only once UP42 has accepted them.
+
+    A replaced profile's protection stays, and a protected one is replaced only with
+    ``consent`` (``policy``).
+    """
     check_can_add(profile.name, force)
-    minted = profile.mint_with(secret) if verify else None
+    try:
+        minted = profile.mint_with(secret) if verify else None
+    except CredentialsRejectedError as error:  # its fix was set-secret, of nothing stored
+        raise CredentialsRejectedError(error.message, profile.add_again_fix()) from None
     with journal.changing(profile.name) as profiles:
         existing = profiles.get(profile.name)
         refuse_existing(profile.name, force, profiles)
-        if existing is not None and existing.protected:
-            profile = profile.replace(protected=True)
+        policy.admit(existing, policy.REPLACE, consent=consent)
+        profile = policy.with_new_secret(existing, profile)
         active = state.read_active()
         if active is None or active not in profiles:
             active = profile.name
@@ -71,21 +77,31 @@ def add(profile: Profile, secret: str, *, verify: bool, force: bool) -> Added:
     return Added(profile, active == profile.name, record)
 
 
-def edit(profile: Profile, edited: Profile, *, verify: bool) -> cache.TokenRecord | None:
+def edit(
+    profile: Profile, edited: Profile, *, verify: bool, consent: bool = False
+) -> tuple[Profile, cache.TokenRecord | None]:
     """Replace ``profile``'s settings with ``edited``'s; with ``verify``, once UP42 accepts them.
 
     The mint uses the stored secret, read before any lock is taken (a keyring prompt
     must not hold up other processes). Its old tokens, and an account's refresh
-    token, are dropped: they were minted for the old settings.
+    token, are dropped: they were minted for the old settings. Settings that send the
+    secret elsewhere keep it only when verified there; unverified, it is dropped
+    (``policy.replacement``). Returns the profile as stored, and the new token.
     """
     minted = edited.mint_with(profile.secret()) if verify else None
     with journal.changing(profile.name) as profiles:
         _refuse_changed_meanwhile(profile, profiles)
+        policy.admit(profile, policy.EDIT, consent=consent)
+        outcome = policy.replacement(profile, edited, verified=minted is not None)
         change = journal.Change(
-            {**profiles, profile.name: edited}, state.read_active(), forget=profile.record_names
+            {**profiles, profile.name: outcome.profile},
+            state.read_active(),
+            forget=profile.record_names,
+            drop_keys=(profile.name,) if outcome.drops_secret else (),
         )
         journal.apply(profiles, change)
-        return tokens.store_minted(edited, minted) if minted is not None else None
+        stored = outcome.profile
+        return stored, tokens.store_minted(stored, minted) if minted is not None else None
 
 
 def set_secret(profile: Profile, secret: str, *, verify: bool) -> cache.TokenRecord | None:
@@ -117,12 +133,15 @@ def _refuse_changed_meanwhile(profile: Profile, profiles: dict[str, Profile]) ->
         )
 
 
-def import_profiles(imported: list[Profile], *, force: bool) -> list[Profile]:
+def import_profiles(
+    imported: list[Profile], *, force: bool, consent: bool = False
+) -> list[Profile]:
     """Add profiles without their secrets (``has_secret`` false), all or none.
 
-    A profile replaced (``force``) by one for the same project or account keeps its
-    stored secret; one for another is left without: its old secret is deleted, since
-    it would be sent for the wrong project or account.
+    A profile replaced (``force``) keeps its protection, and its stored secret where the
+    new one's secret belongs to the same place (``policy.replacement``); elsewhere the old
+    secret is deleted in the same change, since it would be sent to the wrong project,
+    account or host. A protected profile is replaced only with ``consent``.
     """
     names = [profile.name for profile in imported]
     with journal.changing(*names) as profiles:
@@ -133,28 +152,29 @@ def import_profiles(imported: list[Profile], *, force: bool) -> list[Profile]:
                 f"profile {named} exists" if len(existing) == 1 else f"profiles {named} exist",
                 "add --force to replace (a secret is kept where the project or account is)",
             )
-        replaced = {name: profiles[name] for name in existing}
         after = dict(profiles)
+        drop_keys = []
         for profile in imported:
-            old = replaced.get(profile.name)
-            keeps_secret = (
-                old is not None and old.has_secret and old.secret_scope == profile.secret_scope
-            )
-            after[profile.name] = profile.replace(has_secret=keeps_secret)
-        forget = tuple(name for old in replaced.values() for name in old.record_names)
-        journal.apply(profiles, journal.Change(after, state.read_active(), forget=forget))
-        # After the profile file no longer counts on them: a key of another project goes.
-        for name, old in replaced.items():
-            if not after[name].has_secret and old.has_secret:
-                keychain.delete_secret(name)
+            old = profiles.get(profile.name)
+            policy.admit(old, policy.REPLACE, consent=consent)
+            outcome = policy.replacement(old, profile.replace(has_secret=False))
+            after[profile.name] = outcome.profile
+            if outcome.drops_secret:
+                drop_keys.append(profile.name)
+        forget = tuple(name for old in existing for name in profiles[old].record_names)
+        change = journal.Change(
+            after, state.read_active(), forget=forget, drop_keys=tuple(drop_keys)
+        )
+        journal.apply(profiles, change)
         return [after[name] for name in names]
 
 
-def remove(name: str) -> None:
+def remove(name: str, *, consent: bool = False) -> None:
     """Remove a profile, its keyring entry and its cached tokens."""
     check_name(name)
     with journal.changing(name) as profiles:
         profile = profile_file.pick(profiles, name)
+        policy.admit(profile, policy.REMOVE, consent=consent)
         active = state.read_active()
         rest = {other: kept for other, kept in profiles.items() if other != name}
         change = journal.Change(
@@ -163,12 +183,13 @@ def remove(name: str) -> None:
         journal.apply(profiles, change)
 
 
-def rename(old: str, new: str) -> None:
+def rename(old: str, new: str, *, consent: bool = False) -> None:
     """Rename a profile; its keyring entry, cached tokens and the active pointer follow."""
     check_name(old)
     check_name(new)
     with journal.changing(old, new) as profiles:
         profile = profile_file.pick(profiles, old)
+        policy.admit(profile, policy.RENAME, consent=consent)
         if new in profiles:
             raise UsageError(f"profile {new!r} exists", "remove it first or pick another name")
         secret = keychain.find_secret(old)

@@ -16,7 +16,7 @@ from up42keys.errors import (
     UsageError,
 )
 from up42keys.kinds import Profile
-from up42keys.ops import tokens
+from up42keys.ops import policy, tokens
 from up42keys.rules import check_name
 from up42keys.store import journal, profile_file
 
@@ -116,10 +116,16 @@ def used_here() -> selection.ProfileName | None:
     return target if isinstance(target, selection.ProfileName) else None
 
 
-def set_protected(name: str, protected: bool) -> Profile:
-    """Mark a profile as production (or not): the prompt shows it and ``use`` asks first."""
+def set_protected(name: str, protected: bool, *, consent: bool = False) -> Profile:
+    """Mark a profile as production (or not): the prompt shows it and ``use`` asks first.
+
+    Taking the mark away is a change of a protected profile (``policy``): it needs consent.
+    """
     check_name(name)
     with journal.changing(name) as profiles:
-        changed = profile_file.pick(profiles, name).replace(protected=protected)
+        profile = profile_file.pick(profiles, name)
+        if not protected:
+            policy.admit(profile, policy.UNPROTECT, consent=consent)
+        changed = profile.replace(protected=protected)
         journal.apply(profiles, journal.Change({**profiles, name: changed}, state.read_active()))
         return changed

@@ -8,7 +8,9 @@ one. A daemon thread rewrites it atomically shortly before its token drops
 under min-ttl, through the same cache and per-profile lock as every other
 caller. A failed renewal is retried with backoff and reported through a
 callback; it never raises out of the thread, since the command must not die
-because UP42 was briefly unreachable.
+because UP42 was briefly unreachable. One failure is final: the profile was
+removed or re-pointed to another project or host (``policy.same_target``).
+Then renewal stops, the file says why, and the held secret is never sent.
 
 The thread never calls the keyring: a backend that asks for its password on
 the terminal (keyrings.cryptfile) would prompt in the middle of the command's
@@ -33,7 +35,7 @@ from types import TracebackType
 
 from up42keys import files, paths, settings
 from up42keys.cache import TokenRecord
-from up42keys.errors import KeyringError, Up42KeysError, render
+from up42keys.errors import KeyringError, ProfileChangedError, Up42KeysError, render
 from up42keys.ops import tokens
 from up42keys.remote import client
 
@@ -170,6 +172,9 @@ class TokenFileKeeper:
             try:
                 record = tokens.get_record(target, min_ttl=self.renew_below, secret=self._held)
                 self._write(record)
+            except ProfileChangedError as error:
+                self._retire(error)
+                return
             except Exception as error:  # noqa: BLE001 - a renewal never ends the command
                 failures += 1
                 pause = client.backoff(failures)
@@ -180,6 +185,15 @@ class TokenFileKeeper:
             else:
                 failures = 0
                 pause = self._pause_after_renewal()
+
+    def _retire(self, error: ProfileChangedError) -> None:
+        """Stop for good: the profile is no longer the one the command started with. The file
+        then says why (a reader that sends it gets a refusal, never another project's token)."""
+        self._report(f"stopped renewing the token in {self.path}: {render(error)}")
+        with self._lock:
+            self._secret = None
+            if not self._stopped.is_set():
+                files.atomic_write(self.path, f"up42keys: error: {render(error)}\n")
 
     def _held(self) -> str:
         """The secret read at start, for a mint in the thread; never the keyring."""

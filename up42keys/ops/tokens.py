@@ -14,6 +14,7 @@ from collections.abc import Callable
 
 from up42keys import cache, environment, kinds, paths, selection
 from up42keys.errors import ProfileNotFoundError, Up42KeysError
+from up42keys.ops import policy
 from up42keys.remote import client
 from up42keys.store import journal, locks, profile_file
 
@@ -80,6 +81,8 @@ def get_record(
     """A token with more than ``min_ttl`` seconds left for ``target``; ``refresh`` always mints.
 
     ``secret``, where given, is what a mint uses instead of the keyring (``Profile.mint``).
+    A mint is for ``target`` as it was given: a profile removed or re-pointed meanwhile
+    (``policy.same_target``) is a ProfileChangedError, never a mint elsewhere.
     """
     name = target.record_name
     if not refresh:
@@ -88,7 +91,7 @@ def get_record(
             return record
     try:
         with locks.profile_lock(name):
-            target = profile_file.reloaded(target)
+            target = policy.same_target(target, profile_file.reloaded(target))
             if not refresh:
                 record = cache.fresh_record(name, min_ttl, target.cache_key)
                 if record is not None:

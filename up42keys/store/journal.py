@@ -63,8 +63,8 @@ d. ``active`` moves away from a profile before the profile file drops it.
    A rename of the active profile lists both names while ``active`` moves.
 e. ``profiles.toml`` (with the key index and the protected markers).
 f. ``active`` moves to a profile once the profile file lists it.
-g. Keys of profiles no longer listed, and the staged keys, go; then the token
-   records of replaced or removed profiles; renamed ones move.
+g. Keys of profiles no longer listed or left without a secret, and staged keys,
+   go; then token records of replaced or removed profiles; renamed ones move.
 h. ``current-token`` is written again from the active profile's record (when
    it has a fresh one for its cache key); the journal goes.
 
@@ -90,7 +90,7 @@ from typing import Any, NamedTuple
 from up42keys import cache, files, inputs, kinds, paths, state
 from up42keys.errors import CorruptFileError, InputError, Up42KeysError
 from up42keys.kinds import Profile
-from up42keys.store import keychain, locks, profile_file, statefiles
+from up42keys.store import keychain, leftovers, locks, profile_file, statefiles
 
 PREPARED = "prepared"
 COMMITTED = "committed"
@@ -107,6 +107,9 @@ class Change(NamedTuple):
     moves: tuple[tuple[str, str], ...] = ()
     # Token records that must not outlive the change (a replaced or removed profile's).
     forget: tuple[str, ...] = ()
+    # Keys of profiles the change keeps listed, without their secret (``has_secret`` false):
+    # a key for another project or host. A removed profile's key goes without being named.
+    drop_keys: tuple[str, ...] = ()
 
 
 class _Plan(NamedTuple):
@@ -240,7 +243,7 @@ def apply(before: dict[str, Profile], change: Change) -> None:
         change.active,
         tuple(sorted(name for name in secrets if name in before)),
         tuple(sorted(name for name in secrets if name not in before)),
-        tuple(sorted(set(before) - set(change.profiles))),
+        tuple(sorted((set(before) - set(change.profiles)) | set(change.drop_keys))),
         change.moves,
         change.forget,
         active != change.active or active in touched,
@@ -441,6 +444,9 @@ def sweep(profiles: dict[str, Profile], *, orphan_records: bool = False) -> list
         for record_name in orphan_record_names(profiles):
             cache.remove(record_name)
             done.append(f"removed the token record {record_name!r} of no profile")
+        for name in leftovers.orphan_key_names(profiles):
+            keychain.delete_secret(name)
+            done.append(f"deleted the key of {name!r}, which has no secret (has_secret = false)")
     _restore_current_token(profiles)
     return done
 

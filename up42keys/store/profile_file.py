@@ -78,12 +78,11 @@ def get(name: str) -> Profile:
     return pick(load(), rules.check_name(name))
 
 
-def reloaded(target: Target) -> Target:
-    """``target`` as the store has it now (another process may have changed it).
-
-    A target the store does not hold (no name: the environment credentials) is as it is.
+def reloaded(target: Target) -> Target | None:
+    """``target`` as the store has it now (another process may have changed it); None when
+    it was removed. A target the store does not hold (the environment credentials) is as it is.
     """
-    return target if target.name is None else get(target.name)
+    return target if target.name is None else load().get(rules.check_name(target.name))
 
 
 def pick(loaded: dict[str, Profile], name: str) -> Profile:
