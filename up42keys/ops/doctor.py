@@ -238,7 +238,7 @@ def leftover_checks() -> list[Check]:
         return [problem("changes", error, f"remove {paths.transition_file()}")]
     if pending is not None:
         found.append(Check("changes", "problem", pending, FIX_COMMAND + " to finish it now"))
-    strays = journal.stray_files()
+    strays = leftovers.stray_files()
     if strays:
         detail = f"{len(strays)} file(s) left by killed processes: {', '.join(strays)}"
         found.append(Check("leftovers", "problem", detail, FIX_COMMAND, {"paths": strays}))
@@ -246,7 +246,7 @@ def leftover_checks() -> list[Check]:
         profiles = profile_file.load()
     except Up42KeysError:  # the profiles check says what is wrong with the file
         profiles = {}
-    orphans = journal.orphan_record_names(profiles)
+    orphans = leftovers.orphan_record_names(profiles)
     with contextlib.suppress(Up42KeysError):  # the keyring check says what is wrong with it
         keys = leftovers.orphan_key_names(profiles) if pending is None else []
         if keys:

@@ -432,7 +432,7 @@ def sweep(profiles: dict[str, Profile], *, orphan_records: bool = False) -> list
     import shutil
 
     done = []
-    for path in stray_files():
+    for path in leftovers.stray_files():
         with contextlib.suppress(OSError):
             if os.path.isdir(path):
                 shutil.rmtree(path)
@@ -441,7 +441,7 @@ def sweep(profiles: dict[str, Profile], *, orphan_records: bool = False) -> list
             done.append(f"removed {path}, left by a process that was killed")
     statefiles.sync_protected({name for name, profile in profiles.items() if profile.protected})
     if orphan_records:
-        for record_name in orphan_record_names(profiles):
+        for record_name in leftovers.orphan_record_names(profiles):
             cache.remove(record_name)
             done.append(f"removed the token record {record_name!r} of no profile")
         for name in leftovers.orphan_key_names(profiles):
@@ -449,39 +449,6 @@ def sweep(profiles: dict[str, Profile], *, orphan_records: bool = False) -> list
             done.append(f"deleted the key of {name!r}, which has no secret (has_secret = false)")
     _restore_current_token(profiles)
     return done
-
-
-def stray_files() -> list[str]:
-    """Temporary files and ``exec`` token directories whose process has died."""
-    found = []
-    roots = [paths.config_dir(), paths.cache_dir(), paths.tokens_dir()]
-    roots.append(os.path.dirname(paths.protected_marker("x")))
-    for directory in roots:
-        found += files.stray_temporaries(directory)
-    found += statefiles.stray_pin_temporaries()
-    runtime = paths.runtime_dir()
-    with contextlib.suppress(OSError):
-        for name in sorted(os.listdir(runtime)):
-            pid = name.split("-")[1] if name.startswith(paths.EXEC_DIR_PREFIX) else ""
-            if pid.isdigit() and not files.process_runs(int(pid)):
-                found.append(os.path.join(runtime, name))
-    return found
-
-
-def orphan_record_names(profiles: dict[str, Profile]) -> list[str]:
-    """Token records that belong to no profile of this config directory (nor the environment)."""
-    wanted = {record for profile in profiles.values() for record in profile.record_names}
-    try:
-        present = os.listdir(paths.tokens_dir())
-    except OSError:
-        return []
-    return sorted(
-        name
-        for name in present
-        if name not in wanted
-        and not name.startswith(cache.ENVIRONMENT_RECORD_PREFIX)
-        and not files.is_temporary(name)
-    )
 
 
 def pending_change() -> str | None:

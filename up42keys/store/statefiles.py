@@ -31,7 +31,7 @@ def _write_name(path: str, name: str | None) -> None:
 def write_pin(directory: str, name: str) -> str:
     """Write ``directory``'s ``.up42keys-profile`` naming ``name``, trusted; its path.
 
-    The trust record is written first: it also tells ``stray_pin_temporaries`` where a
+    The trust record is written first: it also tells ``leftovers.stray_pin_temporaries`` where a
     killed ``pin`` may have left its temporary file. The directory is the user's, so it
     keeps its mode and the file gets the umask's.
     """
@@ -57,25 +57,6 @@ def remove_pin(directory: str) -> str | None:
     files.remove_file(path)
     files.remove_file(paths.trust_record(path))
     return (state.pin_name(data) or "") if problem is None else ""
-
-
-def stray_pin_temporaries() -> list[str]:
-    """Temporary files that killed processes left beside trust records (the config dir) and
-    beside the pin files those records name (the user's directories)."""
-    root = paths.trusted_pins_dir()
-    found = []
-    prefix = "." + paths.PIN_FILE + "."
-    for directory, _, names in os.walk(root):
-        found += files.stray_temporaries(directory)
-        if names:
-            relative = os.path.relpath(directory, root)
-            mirrored = os.sep + ("" if relative == os.curdir else relative)
-            found += [
-                path
-                for path in files.stray_temporaries(mirrored)
-                if os.path.basename(path).startswith(prefix)
-            ]
-    return found
 
 
 def write_current_token(token: str) -> None:
