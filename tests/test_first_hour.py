@@ -64,7 +64,7 @@ def test_use_of_the_active_profile_and_protect_of_a_protected_one_claim_no_chang
     assert "Switched" not in used.stderr
     again = run("protect", "prod")
     assert "is protected already; nothing changed" in again.stderr
-    off = run("protect", "prod", "--off")
+    off = run("protect", "prod", "--off", "--yes")  # the change policy: consent, or --yes
     assert off.stderr == "Profile 'prod' is no longer protected.\n"
     twice = run("protect", "prod", "--off")
     assert twice.exit_code == 0
@@ -261,7 +261,7 @@ def test_add_from_sdk_config_without_account_says_it_needs_account(run, tmp_path
 def test_renaming_a_pinned_profile_offers_pin_new(run, server, prod, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     assert run("pin", "prod").exit_code == 0
-    renamed = run("rename", "prod", "production")
+    renamed = run("rename", "prod", "production", "--yes")  # prod is protected: the policy
     assert renamed.exit_code == 0, renamed.stderr
     assert "up42keys pin production" in renamed.stderr
     failing = run("token")

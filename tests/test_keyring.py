@@ -40,7 +40,8 @@ def test_add_without_keyring_is_exit_6_with_guidance_and_stores_nothing(
     outcome = add_profile(run, server, "prod", project_id)
     assert outcome.exit_code == 6
     assert outcome.stderr == f"up42keys: error: {keychain.NO_KEYRING_HELP}\n"
-    for advice in ("PYTHON_KEYRING_BACKEND", "keyringrc.cfg", "UP42_PROJECT_API_KEY", "README"):
+    advice_given = ("PYTHON_KEYRING_BACKEND", "keyringrc.cfg", "UP42_PROJECT_API_KEY")
+    for advice in (*advice_given, "keyring.readthedocs.io/en/latest/#configuring"):
         assert advice in outcome.stderr
     assert_nothing_stored(server, isolated_home)
 

@@ -104,8 +104,11 @@ def test_a_directorys_path_reaches_no_terminal_raw(server, prod, hostile_directo
     assert explained.returncode == 0
     assert "prod (from " in explained.stdout
     outputs.append(explained)
-    # The pin now names a profile that is gone: token's error names the file's path.
-    (hostile_directory / ".up42keys-profile").write_text("ghost\n")
+    # The (trusted) pin now names a profile that is gone: token's error names the file's path.
+    # A trusted pin names a profile that exists when trusted; one renamed since is gone.
+    assert run_in(hostile_directory, "rename", "prod", "ghost", "--yes").returncode == 0
+    assert run_in(hostile_directory, "pin", "ghost").returncode == 0
+    assert run_in(hostile_directory, "rename", "ghost", "prod", "--yes").returncode == 0
     missing = run_in(hostile_directory, *colour, "token")
     assert missing.returncode == 3, missing.stderr
     assert "ghost" in missing.stderr

@@ -34,7 +34,7 @@ FAST_PATH_MODULES = (
     "up42keys.inputs",
     "up42keys.paths",
 )
-FAST_PATH_STDLIB = ("os", "sys", "time")
+FAST_PATH_STDLIB = ("os", "stat", "sys", "time")
 
 
 def answer(arguments: list[str]) -> str | None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import zlib
 from collections.abc import Iterable
+from typing import Protocol
 
 from up42keys import inputs
 from up42keys.errors import InputError, Up42UnavailableError
@@ -24,6 +25,16 @@ ACCEPT_ENCODING = "gzip, deflate"
 # zlib's window bits: 31 takes a gzip stream only, 47 a zlib or a gzip one (HTTP's
 # "deflate" means zlib's format, and some servers send gzip's under that name).
 _WINDOW_BITS = {"gzip": 31, "x-gzip": 31, "deflate": 47}
+
+
+class _Inflater(Protocol):
+    """What ``zlib.decompressobj()`` gives (its class is private to zlib)."""
+
+    @property
+    def eof(self) -> bool: ...
+    @property
+    def unconsumed_tail(self) -> bytes: ...
+    def decompress(self, data: bytes, max_length: int = ..., /) -> bytes: ...
 
 
 def _too_large(url: str) -> Up42UnavailableError:
@@ -66,7 +77,7 @@ def read(url: str, content_encoding: str, raw_chunks: Iterable[bytes]) -> bytes:
     return b"".join(chunks)
 
 
-def _inflate(url: str, coding: str, decompressor: zlib._Decompress, data: bytes,
+def _inflate(url: str, coding: str, decompressor: _Inflater, data: bytes,
              out: list[bytes], size: int) -> int:  # fmt: skip
     """Decompress ``data`` into ``out``, never more than one byte past the limit at a time."""
     while data and not decompressor.eof:

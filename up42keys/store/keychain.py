@@ -104,9 +104,9 @@ def _refuse_unchosen_file() -> None:
             raise KeyringError(
                 f"{NO_KEYRING}, and up42keys does not store secrets in a file ({name}) "
                 "unless you choose it",
-                f"choose it with PYTHON_KEYRING_BACKEND={name} or in keyringrc.cfg (README: "
-                "'Keyrings'), run where an OS keyring is, or skip profiles and set "
-                "UP42_PROJECT_ID and UP42_PROJECT_API_KEY",
+                f"choose it with PYTHON_KEYRING_BACKEND={name} or in keyringrc.cfg "
+                "(https://keyring.readthedocs.io/en/latest/#configuring), run where an OS "
+                "keyring is, or skip profiles and set UP42_PROJECT_ID and UP42_PROJECT_API_KEY",
             )
 
 
