@@ -219,3 +219,17 @@ def test_the_keeper_thread_never_takes_a_signal_meant_for_the_process(credential
     )
     for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGUSR2):
         assert blocked & (1 << (signum - 1)), signal.Signals(signum).name
+
+
+def test_a_token_that_lives_shorter_than_min_ttl_is_reported_once(server, credentials) -> None:
+    """Judged by the life UP42 gave the token (exp - iat), never by what a slow delivery
+    left of it: a 4 s token with min_ttl=1 is no warning however loaded the machine."""
+    errors: list[str] = []
+    with TokenFileKeeper(min_ttl=1, on_error=errors.append):
+        pass
+    assert errors == []
+    server.token_ttl = 1
+    with TokenFileKeeper(min_ttl=1, on_error=errors.append):
+        wait_for(lambda: errors, "the report of a too short token")
+    assert len(errors) == 1
+    assert "a new token lives only 1 s, too short for a min-ttl of 1 s" in errors[0]

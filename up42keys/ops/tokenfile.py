@@ -211,10 +211,14 @@ class TokenFileKeeper:
         left = self.record.seconds_left()
         if left > self.renew_below:
             return left - self.renew_below
-        if not self._warned_short:
+        lifetime = _lifetime(self.record.token)
+        if not self._warned_short and (lifetime is None or lifetime <= self.renew_below):
+            # Judged by the life UP42 gave the token (``exp - iat``), not by what is left of
+            # it: a renewal that a loaded machine delivered late is no reason to warn.
             self._warned_short = True
+            lives = f"{lifetime:.0f}" if lifetime is not None else f"{max(left, 0):.0f}"
             self._report(
-                f"a new token lives only {max(left, 0):.0f} s, too short for a min-ttl of "
+                f"a new token lives only {lives} s, too short for a min-ttl of "
                 f"{self.min_ttl:g} s; the token file is renewed at half each token's life, "
                 "lower UP42KEYS_MIN_TTL"
             )
@@ -258,3 +262,17 @@ def _describe(error: Exception) -> str:
     if isinstance(error, Up42KeysError):
         return render(error)
     return f"{type(error).__name__}: {' '.join(str(error).split())}"
+
+
+def _lifetime(token: str) -> float | None:
+    """The seconds between a token's ``iat`` and ``exp`` claims, or None without both."""
+    from up42keys.remote import jwtinfo
+
+    try:
+        found = jwtinfo.claims(token)
+    except Up42KeysError:
+        return None
+    issued, expires = found.get("iat"), found.get("exp")
+    if not isinstance(issued, int | float) or not isinstance(expires, int | float):
+        return None
+    return float(expires - issued)
