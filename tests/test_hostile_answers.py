@@ -50,6 +50,11 @@ def gzip_bomb() -> bytes:
     return gzip.compress(_gzip_zeros(BOMB_BYTES), 9)
 
 
+def soon() -> int:
+    """Five minutes from when a case runs (not from when the module was collected)."""
+    return int(time.time()) + 300
+
+
 def token_body(token: str, extra: str = "") -> Fault:
     return Fault(text_body=json.dumps({"data": {"accessToken": token}})[:-1] + extra + "}")
 
@@ -70,7 +75,6 @@ def good(server: FakeUp42, project: str) -> str:
     return server.mint_jwt(project, 300)
 
 
-now = int(time.time())
 CASES: dict[str, Case] = {
     # -- header bytes outside ASCII -------------------------------------------------------
     "Server: café on a 200": Case(
@@ -187,14 +191,14 @@ CASES: dict[str, Case] = {
         EXIT_UNAVAILABLE, "another project"),
     "aud names another project": Case(
         lambda s, p: [token_body(raw_jwt(json.dumps(
-            {"sub": p, "aud": [str(uuid.uuid4())], "exp": now + 300})))],
+            {"sub": p, "aud": [str(uuid.uuid4())], "exp": soon()})))],
         EXIT_UNAVAILABLE, "another project"),
     "a project claim names another project": Case(
         lambda s, p: [token_body(raw_jwt(json.dumps(
-            {"sub": "up42-api", "project_id": str(uuid.uuid4()), "exp": now + 300})))],
+            {"sub": "up42-api", "project_id": str(uuid.uuid4()), "exp": soon()})))],
         EXIT_UNAVAILABLE, "another project"),
     "claims naming no project": Case(
-        lambda s, p: [token_body(raw_jwt(json.dumps({"sub": "up42-api", "exp": now + 300})))],
+        lambda s, p: [token_body(raw_jwt(json.dumps({"sub": "up42-api", "exp": soon()})))],
         EXIT_OK),
 }  # fmt: skip
 

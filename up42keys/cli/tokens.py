@@ -26,9 +26,13 @@ def token(name: str | None, refresh: bool, min_ttl: str | None, as_json: bool) -
     least = min_ttl_option(min_ttl)
     label, record = tokens.get_token_record(name, min_ttl=least, refresh=refresh)
     if not record.is_fresh(least):
+        # Whole minutes at most: the seconds left move while a command runs, and the fast
+        # and the full path must print the same words.
+        left = record.seconds_left()
+        lives = human_duration(60 * round(left / 60) if left >= 60 else left)
         warn(
-            f"a fresh token lives {human_duration(record.seconds_left())}, less than the "
-            f"{least:g} s asked for (--min-ttl or {settings.MIN_TTL_ENV}): every call mints anew"
+            f"a fresh token lives about {lives}, less than the {least:g} s asked for"
+            f" (--min-ttl or {settings.MIN_TTL_ENV}): every call mints anew"
         )
     if as_json:
         import json
