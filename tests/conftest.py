@@ -282,6 +282,51 @@ def up42keys() -> Callable[..., subprocess.CompletedProcess[str]]:
     return run_installed
 
 
+def run_in_process(
+    *args: str,
+    input: str | None = None,
+    env: dict[str, str] | None = None,
+    timeout: float = 60,
+    cwd: Path | None = None,
+) -> subprocess.CompletedProcess[str]:
+    """What ``run_installed`` does, without a process: for tests whose subject is behaviour.
+
+    The same arguments, environment and working directory reach ``cli.main``, and the keys
+    go to the keyring file the installed command reads (keyrings.alt's, in the test's home),
+    so a test may mix both. A process start costs 100 to 300 ms of CPU (Click, keyring,
+    httpx); this costs a few. What only a process shows (signals, exit by a signal, the fast
+    path, start-up) stays with ``run_installed``, and tests/test_smoke.py runs every command
+    installed. ``timeout`` is accepted for the same signature; nothing here waits on a child.
+    """
+    from keyrings.alt.file import PlaintextKeyring
+
+    # exec's child writes to this process's own stdout, where no runner captures it.
+    assert args[:1] != ("exec",), "exec runs a child: run it installed (run_installed)"
+    saved_environment, saved_directory = dict(os.environ), os.getcwd()
+    saved_keyring = keyring.get_keyring()
+    keyring.set_keyring(PlaintextKeyring())
+    try:
+        os.environ.update(env or {})
+        if cwd is not None:
+            os.chdir(cwd)
+        with CliRunner().isolation(input=input) as (stdout, stderr, _):
+            code = cli.main(list(args))
+    finally:
+        keyring.set_keyring(saved_keyring)
+        os.chdir(saved_directory)
+        os.environ.clear()
+        os.environ.update(saved_environment)
+    return subprocess.CompletedProcess(
+        list(args), code, stdout.getvalue().decode(), stderr.getvalue().decode()
+    )
+
+
+@pytest.fixture
+def in_process() -> Callable[..., subprocess.CompletedProcess[str]]:
+    """Run the CLI in-process on the installed command's files and keyring (``run_in_process``)."""
+    return run_in_process
+
+
 def require_os_feature(available: bool, reason: str) -> None:
     """Skip a test whose OS packages are missing; under CI=true that is a failure instead.
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import API_KEY, installed_command, run_installed
+from tests.conftest import API_KEY, installed_command, run_in_process
 from tests.fakeup42 import FakeUp42
 from tests.helpers import add_profile
 
@@ -71,6 +71,6 @@ def add_prod_and_dev(server: FakeUp42, prod_id: str, *prod_flags: str) -> dict[s
     """prod (active, with a fresh token) and dev (never minted): the profiles shell tests use."""
     dev_id = str(uuid.uuid4())
     server.add_project(dev_id, API_KEY)
-    add_profile(run_installed, server, "prod", prod_id, *prod_flags, check=True)
-    add_profile(run_installed, server, "dev", dev_id, "--no-verify", check=True)
+    add_profile(run_in_process, server, "prod", prod_id, *prod_flags, check=True)
+    add_profile(run_in_process, server, "dev", dev_id, "--no-verify", check=True)
     return {"prod": prod_id, "dev": dev_id}

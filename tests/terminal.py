@@ -39,8 +39,11 @@ class Terminal:
         # A terminal of 24 rows and 80 columns: a pty starts at 0 x 0, where fzf draws nothing.
         fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
         self.shown = ""
+        # SIGINT at its default: a shell starts background jobs with it ignored, and that
+        # disposition would be inherited, so a typed Ctrl-C would end nothing.
         self.process = subprocess.Popen(
-            [require("setsid"), "--ctty", installed_command(), *args],
+            [require("env"), "--default-signal=INT", require("setsid"), "--ctty"]
+            + [installed_command(), *args],
             stdin=follower,
             stdout=subprocess.PIPE,
             stderr=follower,

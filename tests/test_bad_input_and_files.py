@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import API_KEY
+from tests.conftest import API_KEY, run_in_process
 from tests.helpers import (
     add_profile,
     claims,
@@ -382,7 +382,7 @@ def test_damaged_or_foreign_record_is_replaced_by_a_new_token(
 
 
 def test_profile_edited_by_hand_never_gets_the_old_projects_token(up42keys, server, project_id):
-    add_profile(up42keys, server, "prod", project_id, "--no-verify", check=True)
+    add_profile(run_in_process, server, "prod", project_id, "--no-verify", check=True)
     first = up42keys("token").stdout
     assert claims(first)["sub"] == project_id
     other = str(uuid.uuid4())
@@ -465,7 +465,7 @@ def test_two_config_dirs_sharing_a_cache_never_swap_tokens(up42keys, server, pro
 
 
 def test_removed_profile_file_means_no_profile_not_a_cached_token(up42keys, server, project_id):
-    add_profile(up42keys, server, "prod", project_id, "--no-verify", check=True)
+    add_profile(run_in_process, server, "prod", project_id, "--no-verify", check=True)
     assert up42keys("token").returncode == 0
     os.unlink(paths.profiles_file())
     result = up42keys("token")

@@ -20,7 +20,7 @@ from pathlib import Path
 import filelock
 import pytest
 
-from tests.conftest import API_KEY, installed_command
+from tests.conftest import API_KEY, installed_command, run_in_process
 from tests.helpers import add_profile, claims
 from up42keys import cache, files, paths, settings, state
 
@@ -104,7 +104,7 @@ def wait_for(condition: Callable[[], bool], seconds: float = 120) -> None:
 def test_stampede_of_processes_mints_once(
     up42keys, server, project_id, hooks, tmp_path, cache_state
 ):
-    add_profile(up42keys, server, "prod", project_id, "--no-verify", check=True)
+    add_profile(run_in_process, server, "prod", project_id, "--no-verify", check=True)
     old_token = None
     if cache_state == "expired":
         old_token = up42keys("token").stdout.strip()
@@ -144,7 +144,7 @@ def test_stampede_of_processes_mints_once(
 def test_concurrent_add_use_remove_rename_lose_nothing(up42keys, server, project_id, hooks):
     """24 processes change the profile file at once while readers parse it without a lock."""
     for name in ("r0", "r1", "r2", "r3", "m0", "m1", "m2", "m3", "u0", "u1"):
-        add_profile(up42keys, server, name, project_id, "--no-verify", check=True)
+        add_profile(run_in_process, server, name, project_id, "--no-verify", check=True)
     for name in ("u0", "u1"):
         assert up42keys("token", name).returncode == 0  # so that `use` needs no keyring
 
@@ -239,7 +239,7 @@ def test_token_waits_for_a_held_profile_lock_then_gives_a_clear_error(
 def test_writers_wait_for_the_profile_file_lock_then_change_nothing(
     up42keys, server, project_id, monkeypatch
 ):
-    add_profile(up42keys, server, "prod", project_id, "--no-verify", check=True)
+    add_profile(run_in_process, server, "prod", project_id, "--no-verify", check=True)
     before = Path(paths.profiles_file()).read_bytes()
     lock_path = os.path.join(paths.config_dir(), ".profiles.lock")
     with filelock.FileLock(lock_path):

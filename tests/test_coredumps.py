@@ -6,7 +6,7 @@ import resource
 
 import pytest
 
-from tests.conftest import API_KEY
+from tests.conftest import API_KEY, run_in_process
 from tests.helpers import add_profile
 
 
@@ -57,7 +57,7 @@ def test_the_installed_command_runs_without_core_dumps_after_a_secret(
     """exec's child inherits the limits of the process that minted: /proc shows them."""
     env = {}
     if source == "keyring":
-        add_profile(up42keys, server, "prod", project_id, "--no-verify", check=True)
+        add_profile(run_in_process, server, "prod", project_id, "--no-verify", check=True)
         args = ["exec", "prod"]
     else:
         env = {"UP42_PROJECT_ID": project_id, "UP42_PROJECT_API_KEY": API_KEY,

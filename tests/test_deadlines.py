@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import run_in_process
 from tests.fakeup42 import Fault
 from tests.helpers import add_profile
 from tests.test_network_faults import one_line_error
@@ -37,7 +38,7 @@ SLOW_ANSWERS = {
 
 @pytest.mark.parametrize(("fault", "said"), SLOW_ANSWERS.values(), ids=SLOW_ANSWERS.keys())
 def test_a_slow_answer_ends_within_the_mints_bound(up42keys, server, project_id, fault, said):
-    add_profile(up42keys, server, "prod", project_id, "--no-verify", check=True)
+    add_profile(run_in_process, server, "prod", project_id, "--no-verify", check=True)
     server.inject(*[fault] * settings.ATTEMPTS)
     env = {"UP42KEYS_TIMEOUT": str(TIMEOUT), "UP42KEYS_RETRY_DELAY": "0.01"}
     started = time.monotonic()

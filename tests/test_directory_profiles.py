@@ -1,6 +1,7 @@
 """Per-directory profiles: the nearest .up42keys-profile chooses, in the prompt as in commands.
 
-The commands run as the installed program in the directory (``monkeypatch.chdir``); the
+The commands run in-process in the directory (``monkeypatch.chdir``), on the installed
+command's files and keyring, and ``exec`` runs installed; the
 order they follow is NAME, UP42KEYS_PROFILE, the environment credentials, the file, the
 active profile.
 """
@@ -51,11 +52,11 @@ def project_tree(tmp_path: Path, profiles) -> Path:
     return tmp_path
 
 
-def pin_missing_profile(up42keys, directory: Path, name: str) -> None:
+def pin_missing_profile(in_process, directory: Path, name: str) -> None:
     """A trusted file naming ``name``, a profile that no longer exists (renamed to dev)."""
-    assert up42keys("rename", "dev", name).returncode == 0
+    assert in_process("rename", "dev", name).returncode == 0
     pin_in(directory, name)
-    assert up42keys("rename", name, "dev").returncode == 0
+    assert in_process("rename", name, "dev").returncode == 0
 
 
 @pytest.mark.shells
@@ -116,40 +117,40 @@ def token_subject(result) -> str:
 
 
 def test_pin_writes_one_line_and_every_command_below_follows_it(
-    up42keys, profiles, project_tree, monkeypatch
+    in_process, up42keys, profiles, project_tree, monkeypatch
 ):
     project = project_tree / "project"
     (project / paths.PIN_FILE).unlink()
     mode_before = stat.S_IMODE(project.stat().st_mode)
     monkeypatch.chdir(project)
-    pinned = up42keys("pin", "dev")
+    pinned = in_process("pin", "dev")
     assert pinned.returncode == 0, pinned.stderr
     assert (project / paths.PIN_FILE).read_text() == "dev\n"
     assert str(project / paths.PIN_FILE) in pinned.stderr
     # The user's directory keeps its mode: the file is theirs, not our private state.
     assert stat.S_IMODE(project.stat().st_mode) == mode_before
     monkeypatch.chdir(project / "src" / "deep")
-    assert up42keys("current").stdout == "dev\n"
-    assert token_subject(up42keys("token")) == profiles["dev"]
-    exported = up42keys("env")
+    assert in_process("current").stdout == "dev\n"
+    assert token_subject(in_process("token")) == profiles["dev"]
+    exported = in_process("env")
     assert f"export UP42_PROJECT_ID='{profiles['dev']}'" in exported.stdout
     ran = up42keys("exec", "--", "sh", "-c", 'echo "$UP42KEYS_PROFILE $UP42_PROJECT_ID"')
     assert ran.stdout == f"dev {profiles['dev']}\n", ran.stderr
-    assert "profile: dev" in up42keys("inspect").stdout
+    assert "profile: dev" in in_process("inspect").stdout
     # The argument still wins, and the global active profile is untouched.
-    assert token_subject(up42keys("token", "prod")) == profiles["prod"]
+    assert token_subject(in_process("token", "prod")) == profiles["prod"]
     monkeypatch.chdir(project_tree / "elsewhere")
-    assert up42keys("current").stdout == "prod\n"
+    assert in_process("current").stdout == "prod\n"
 
 
-def test_the_order_and_current_explain_and_json(up42keys, profiles, project_tree, monkeypatch):
+def test_the_order_and_current_explain_and_json(in_process, profiles, project_tree, monkeypatch):
     deep = project_tree / "project" / "src" / "deep"
     pin_path = str(project_tree / "project" / paths.PIN_FILE)
     monkeypatch.chdir(deep)
 
     def explained(**env: str) -> tuple[str, dict[str, str | None]]:
-        text = up42keys("current", "--explain", env=env)
-        as_json = up42keys("current", "--json", env=env)
+        text = in_process("current", "--explain", env=env)
+        as_json = in_process("current", "--json", env=env)
         assert (text.returncode, as_json.returncode) == (0, 0), text.stderr + as_json.stderr
         return text.stdout, json.loads(as_json.stdout)
 
@@ -173,16 +174,16 @@ def test_the_order_and_current_explain_and_json(up42keys, profiles, project_tree
     )
 
 
-def test_the_nearest_file_wins(up42keys, profiles, project_tree, monkeypatch):
+def test_the_nearest_file_wins(in_process, profiles, project_tree, monkeypatch):
     pin_in(project_tree / "project" / "src", "prod")
     monkeypatch.chdir(project_tree / "project" / "src" / "deep")
-    assert up42keys("current").stdout == "prod\n"
+    assert in_process("current").stdout == "prod\n"
     monkeypatch.chdir(project_tree / "project")
-    assert up42keys("current").stdout == "dev\n"
+    assert in_process("current").stdout == "dev\n"
 
 
 def test_a_ci_job_in_a_pinned_repository_keeps_its_environment_credentials(
-    up42keys, server, profiles, project_tree, monkeypatch
+    in_process, server, profiles, project_tree, monkeypatch
 ):
     ci_project = str(uuid.uuid4())
     server.add_project(ci_project, API_KEY)
@@ -192,18 +193,18 @@ def test_a_ci_job_in_a_pinned_repository_keeps_its_environment_credentials(
         "UP42_PROJECT_API_KEY": API_KEY,
         "UP42_API_URL": server.url,
     }
-    assert token_subject(up42keys("token", env=env)) == ci_project
-    assert up42keys("current", env=env).stdout == "(environment)\n"
+    assert token_subject(in_process("token", env=env)) == ci_project
+    assert in_process("current", env=env).stdout == "(environment)\n"
 
 
 @pytest.mark.parametrize("command", [["current"], ["current", "--explain"], ["token"], ["env"]])
 def test_a_file_naming_a_missing_profile_is_exit_3_naming_the_file(
-    up42keys, profiles, project_tree, monkeypatch, command
+    in_process, profiles, project_tree, monkeypatch, command
 ):
     pin_file = project_tree / "project" / paths.PIN_FILE
-    pin_missing_profile(up42keys, project_tree / "project", "deb")
+    pin_missing_profile(in_process, project_tree / "project", "deb")
     monkeypatch.chdir(project_tree / "project" / "src")
-    result = up42keys(*command)
+    result = in_process(*command)
     assert result.returncode == 3, result.stderr
     assert result.stdout == ""
     assert result.stderr.count("\n") == 1
@@ -212,21 +213,21 @@ def test_a_file_naming_a_missing_profile_is_exit_3_naming_the_file(
 
 
 def test_the_fix_for_a_missing_profile_in_a_file_works_as_printed(
-    up42keys, profiles, project_tree, monkeypatch
+    in_process, profiles, project_tree, monkeypatch
 ):
-    pin_missing_profile(up42keys, project_tree / "project", "ghost")
+    pin_missing_profile(in_process, project_tree / "project", "ghost")
     monkeypatch.chdir(project_tree / "project" / "src")
-    error = up42keys("current").stderr
+    error = in_process("current").stderr
     fix = error.split("pin the one meant: ", 1)[1].split(" (or drop", 1)[0]
     assert fix.endswith("up42keys pin NAME")
     assert run_shell("sh", fix.replace("NAME", "prod")).returncode == 0
     assert (project_tree / "project" / paths.PIN_FILE).read_text() == "prod\n"
-    assert up42keys("current").stdout == "prod\n"
+    assert in_process("current").stdout == "prod\n"
 
 
-def test_profile_variable_naming_a_missing_profile_is_exit_3(up42keys, profiles):
+def test_profile_variable_naming_a_missing_profile_is_exit_3(in_process, profiles):
     """It used to print the name with exit 0, as if commands could use it."""
-    result = up42keys("current", env={"UP42KEYS_PROFILE": "prdo"})
+    result = in_process("current", env={"UP42KEYS_PROFILE": "prdo"})
     assert result.returncode == 3, result.stdout
     assert result.stdout == ""
     assert "UP42KEYS_PROFILE names profile 'prdo'" in result.stderr
@@ -244,66 +245,66 @@ def test_profile_variable_naming_a_missing_profile_is_exit_3_in_process(
 
 
 def test_pin_refuses_a_missing_profile_and_writes_nothing(
-    up42keys, profiles, tmp_path, monkeypatch
+    in_process, profiles, tmp_path, monkeypatch
 ):
     monkeypatch.chdir(tmp_path)
-    result = up42keys("pin", "prdo")
+    result = in_process("pin", "prdo")
     assert result.returncode == 3
     assert "did you mean 'prod'?" in result.stderr
     assert not (tmp_path / paths.PIN_FILE).exists()
-    bad = up42keys("pin", "../x")
+    bad = in_process("pin", "../x")
     assert bad.returncode == 2
     assert not (tmp_path / paths.PIN_FILE).exists()
-    assert up42keys("pin").returncode == 2
-    assert up42keys("pin", "dev", "--off").returncode == 2
+    assert in_process("pin").returncode == 2
+    assert in_process("pin", "dev", "--off").returncode == 2
 
 
 def test_pin_off_removes_this_directory_file_and_says_so(
-    up42keys, profiles, project_tree, monkeypatch
+    in_process, profiles, project_tree, monkeypatch
 ):
     project = project_tree / "project"
     monkeypatch.chdir(project / "src")
-    missing = up42keys("pin", "--off")
+    missing = in_process("pin", "--off")
     assert missing.returncode == 0
     assert "nothing was removed" in missing.stderr
     # The file above still applies, and is left alone; the message says so.
     assert f"{project / paths.PIN_FILE} still applies here (profile 'dev')" in missing.stderr
     assert (project / paths.PIN_FILE).exists()
     monkeypatch.chdir(project)
-    removed = up42keys("pin", "--off")
+    removed = in_process("pin", "--off")
     assert removed.returncode == 0
     assert f"Removed {project / paths.PIN_FILE} (it chose profile 'dev')" in removed.stderr
     assert not (project / paths.PIN_FILE).exists()
-    assert up42keys("current").stdout == "prod\n"
+    assert in_process("current").stdout == "prod\n"
     # An empty file names nothing (the active profile applies); removing it says so.
     (project / paths.PIN_FILE).write_text("")
-    assert up42keys("current", "--explain").stdout == "prod (the active profile)\n"
-    assert "(it named no profile)" in up42keys("pin", "--off").stderr
+    assert in_process("current", "--explain").stdout == "prod (the active profile)\n"
+    assert "(it named no profile)" in in_process("pin", "--off").stderr
 
 
-def test_pin_notes_a_variable_that_wins_over_it(up42keys, profiles, tmp_path, monkeypatch):
+def test_pin_notes_a_variable_that_wins_over_it(in_process, profiles, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    result = up42keys("pin", "dev", env={"UP42KEYS_PROFILE": "prod"})
+    result = in_process("pin", "dev", env={"UP42KEYS_PROFILE": "prod"})
     assert result.returncode == 0
     assert "UP42KEYS_PROFILE=prod wins over the directory's profile" in result.stderr
 
 
-def test_list_marks_the_profile_used_here(up42keys, profiles, project_tree, monkeypatch):
+def test_list_marks_the_profile_used_here(in_process, profiles, project_tree, monkeypatch):
     monkeypatch.chdir(project_tree / "project")
-    listed = up42keys("list")
+    listed = in_process("list")
     assert listed.returncode == 0, listed.stderr
     marks = {line.split()[1]: line[0] for line in listed.stdout.splitlines()[1:]}
     assert marks == {"dev": ">", "prod": "*"}
     assert f"dev: used here (from {project_tree / 'project' / paths.PIN_FILE})" in listed.stderr
-    rows = {row["name"]: row for row in json.loads(up42keys("list", "--json").stdout)}
+    rows = {row["name"]: row for row in json.loads(in_process("list", "--json").stdout)}
     assert (rows["dev"]["used_here"], rows["dev"]["active"]) == (True, False)
     assert (rows["prod"]["used_here"], rows["prod"]["active"]) == (False, True)
     # Where the active profile is the one used, '*' says it all: no '>' and no note.
     monkeypatch.chdir(project_tree / "elsewhere")
-    plain = up42keys("list")
+    plain = in_process("list")
     assert ">" not in plain.stdout
     assert plain.stderr == ""
-    shell_choice = up42keys("list", env={"UP42KEYS_PROFILE": "dev"})
+    shell_choice = in_process("list", env={"UP42KEYS_PROFILE": "dev"})
     assert "dev: used here (UP42KEYS_PROFILE)" in shell_choice.stderr
 
 
@@ -326,10 +327,10 @@ def test_python_api_follows_the_directory_file(server, profiles, project_tree, m
 @pytest.mark.shells
 @pytest.mark.parametrize("shell_name", ALL_SHELLS)
 def test_prompt_shows_a_protected_profile_a_directory_chose(
-    up42keys, profiles, project_tree, shell_name
+    in_process, profiles, project_tree, shell_name
 ):
     """A pin you trust can choose production; the prompt says so, and no command asks."""
-    assert up42keys("protect", "dev").returncode == 0
+    assert in_process("protect", "dev").returncode == 0
     script = load(shell_name) + f"cd {project_tree / 'project'}\n__up42keys_ps1\n"
     result = run_shell(shell_name, script)
     assert result.stdout == "up42:dev![protected]", result.stderr

@@ -41,27 +41,29 @@ def other_server() -> Iterator[FakeUp42]:
     fake.stop()
 
 
-def test_token_inspect_current_with_no_keyring_at_all(up42keys, server, env_project, isolated_home):
-    token = up42keys("token", env=NO_KEYRING)
+def test_token_inspect_current_with_no_keyring_at_all(
+    in_process, server, env_project, isolated_home
+):
+    token = in_process("token", env=NO_KEYRING)
     assert token.returncode == 0, token.stderr
     assert subject(token.stdout) == env_project
     assert token.stderr == ""
     assert server.mints == 1
     assert server.requests[-1].path == "/oauth/token"
 
-    assert up42keys("token", env=NO_KEYRING).stdout == token.stdout
+    assert in_process("token", env=NO_KEYRING).stdout == token.stdout
     assert server.mints == 1, "the second token must come from the cache"
 
-    current = up42keys("current", env=NO_KEYRING)
+    current = in_process("current", env=NO_KEYRING)
     assert (current.returncode, current.stdout) == (0, "(environment)\n")
 
-    inspected = up42keys("inspect", env=NO_KEYRING)
+    inspected = in_process("inspect", env=NO_KEYRING)
     assert inspected.returncode == 0, inspected.stderr
     assert inspected.stdout.startswith("profile: (environment)\n")
     assert f'"sub": "{env_project}"' in inspected.stdout
     assert token.stdout.strip() not in inspected.stdout
 
-    data = json.loads(up42keys("token", "--json", env=NO_KEYRING).stdout)
+    data = json.loads(in_process("token", "--json", env=NO_KEYRING).stdout)
     assert (data["profile"], data["project_id"]) == ("(environment)", env_project)
 
     # The key was never written: not by us, not by a keyring.
@@ -71,79 +73,81 @@ def test_token_inspect_current_with_no_keyring_at_all(up42keys, server, env_proj
 
 
 def test_cache_is_keyed_by_project_and_url(
-    up42keys, server, other_server, env_project, monkeypatch
+    in_process, server, other_server, env_project, monkeypatch
 ):
-    first = up42keys("token", env=NO_KEYRING).stdout
+    first = in_process("token", env=NO_KEYRING).stdout
     other_server.add_project(env_project, ENV_KEY)
     monkeypatch.setenv("UP42_API_URL", other_server.url)
-    elsewhere = up42keys("token", env=NO_KEYRING)
+    elsewhere = in_process("token", env=NO_KEYRING)
     assert elsewhere.returncode == 0, elsewhere.stderr
     assert (server.mints, other_server.mints) == (1, 1)
     assert elsewhere.stdout != first
 
     monkeypatch.setenv("UP42_API_URL", server.url)
-    assert up42keys("token", env=NO_KEYRING).stdout == first
+    assert in_process("token", env=NO_KEYRING).stdout == first
     assert (server.mints, other_server.mints) == (1, 1)
 
     second_project = str(uuid.uuid4())
     server.add_project(second_project, ENV_KEY)
     monkeypatch.setenv("UP42_PROJECT_ID", second_project)
-    assert subject(up42keys("token", env=NO_KEYRING).stdout) == second_project
+    assert subject(in_process("token", env=NO_KEYRING).stdout) == second_project
     assert server.mints == 2
 
 
 def test_environment_wins_over_active_profile_but_not_over_a_named_one(
-    up42keys, server, project_id, env_project, monkeypatch, isolated_home
+    in_process, server, project_id, env_project, monkeypatch, isolated_home
 ):
     # Keys of profiles live in keyrings.alt's file backend (conftest), the environment's nowhere.
     with monkeypatch.context() as without:
         for variable in ("UP42_PROJECT_ID", "UP42_PROJECT_API_KEY"):
             without.delenv(variable)
-        added = add_profile(up42keys, server, "prod", project_id)
+        added = add_profile(in_process, server, "prod", project_id)
         assert added.returncode == 0, added.stderr
-        assert up42keys("current").stdout == "prod\n"
+        assert in_process("current").stdout == "prod\n"
 
-    assert up42keys("current").stdout == "(environment)\n"
-    assert subject(up42keys("token").stdout) == env_project
-    assert subject(up42keys("token", "prod").stdout) == project_id
-    assert "profile: prod\n" in up42keys("inspect", "prod").stdout
+    assert in_process("current").stdout == "(environment)\n"
+    assert subject(in_process("token").stdout) == env_project
+    assert subject(in_process("token", "prod").stdout) == project_id
+    assert "profile: prod\n" in in_process("inspect", "prod").stdout
 
     monkeypatch.setenv("UP42KEYS_PROFILE", "prod")
-    assert up42keys("current").stdout == "prod\n"
-    assert subject(up42keys("token").stdout) == project_id
+    assert in_process("current").stdout == "prod\n"
+    assert subject(in_process("token").stdout) == project_id
     assert files_containing(ENV_KEY, isolated_home) == []
 
 
-def test_only_one_of_the_two_variables_is_no_credentials(up42keys, env_project, monkeypatch):
+def test_only_one_of_the_two_variables_is_no_credentials(in_process, env_project, monkeypatch):
     monkeypatch.delenv("UP42_PROJECT_API_KEY")
-    result = up42keys("token", env=NO_KEYRING)
+    result = in_process("token", env=NO_KEYRING)
     assert result.returncode == 3
     assert "no profile is active" in result.stderr
 
 
-def test_bad_environment_credentials_say_which_variable(up42keys, server, env_project, monkeypatch):
+def test_bad_environment_credentials_say_which_variable(
+    in_process, server, env_project, monkeypatch
+):
     monkeypatch.setenv("UP42_PROJECT_API_KEY", "wrong-" + ENV_KEY)
-    rejected = up42keys("token", env=NO_KEYRING)
+    rejected = in_process("token", env=NO_KEYRING)
     assert rejected.returncode == 4
     assert "UP42_PROJECT_API_KEY" in rejected.stderr
     assert ENV_KEY not in rejected.stderr
 
     monkeypatch.setenv("UP42_PROJECT_ID", "not-a-uuid")
-    malformed = up42keys("token", env=NO_KEYRING)
+    malformed = in_process("token", env=NO_KEYRING)
     assert malformed.returncode == 2
     assert "UP42_PROJECT_ID must be a UUID" in malformed.stderr
 
     monkeypatch.setenv("UP42_PROJECT_ID", env_project)
     monkeypatch.setenv("UP42_API_URL", "ftp://example.invalid")
-    bad_url = up42keys("token", env=NO_KEYRING)
+    bad_url = in_process("token", env=NO_KEYRING)
     assert bad_url.returncode == 2
     assert "UP42_API_URL" in bad_url.stderr
 
 
 def test_env_and_exec_use_environment_credentials_with_no_keyring(
-    up42keys, server, env_project, isolated_home
+    in_process, up42keys, server, env_project, isolated_home
 ):
-    printed = up42keys("env", env=NO_KEYRING)
+    printed = in_process("env", env=NO_KEYRING)
     assert printed.returncode == 0, printed.stderr
     assert f"export UP42_PROJECT_ID='{env_project}'\n" in printed.stdout
     assert "UP42KEYS_PROFILE" not in printed.stdout

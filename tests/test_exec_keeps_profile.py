@@ -18,7 +18,7 @@ import uuid
 
 import pytest
 
-from tests.conftest import API_KEY, installed_command, run_installed
+from tests.conftest import API_KEY, installed_command, run_in_process, run_installed
 from tests.helpers import add_profile, carrying, claims
 
 OTHER_KEY = "other-project-key-" + "b" * 12
@@ -75,7 +75,7 @@ def test_exec_never_sends_its_key_to_the_host_the_profile_was_moved_to(
     server, other_server, project_id, tmp_path
 ):
     server.token_ttl = other_server.token_ttl = TOKEN_TTL
-    add_profile(run_installed, server, "dev", project_id, check=True)
+    add_profile(run_in_process, server, "dev", project_id, check=True)
     other_project = str(uuid.uuid4())
     other_server.add_project(other_project, OTHER_KEY)
     other_server.add_project(project_id, API_KEY)  # it would accept it: must not get it
@@ -100,7 +100,7 @@ def test_exec_never_sends_its_key_to_the_host_the_profile_was_moved_to(
 
 def test_exec_never_hands_the_child_another_projects_token(server, project_id, tmp_path):
     server.token_ttl = TOKEN_TTL
-    add_profile(run_installed, server, "dev", project_id, check=True)
+    add_profile(run_in_process, server, "dev", project_id, check=True)
     project_b = str(uuid.uuid4())
     server.add_project(project_b, OTHER_KEY)
 
@@ -122,7 +122,7 @@ def test_exec_never_hands_the_child_another_projects_token(server, project_id, t
 
 def test_exec_stops_renewing_when_its_profile_is_removed(server, project_id, tmp_path):
     server.token_ttl = TOKEN_TTL
-    add_profile(run_installed, server, "dev", project_id, check=True)
+    add_profile(run_in_process, server, "dev", project_id, check=True)
 
     def replace() -> None:
         assert run_installed("remove", "dev").returncode == 0

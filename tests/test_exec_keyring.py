@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import API_KEY, PASSWORD, installed_command, run_installed
+from tests.conftest import API_KEY, PASSWORD, installed_command, run_in_process, run_installed
 from tests.helpers import USERNAME, add_profile
 
 # Prints "renewed" each time the token file holds a new token, and waits for a line on
@@ -97,7 +97,7 @@ def test_project_renewals_use_the_key_read_before_the_command_started(server, re
     env, log = recording
     project = str(uuid.uuid4())
     server.add_project(project, API_KEY)
-    add_profile(run_installed, server, "dev", project, "--no-verify", check=True)
+    add_profile(run_in_process, server, "dev", project, "--no-verify", check=True)
     server.token_ttl = 3
     log.write_text("")
     with exec_watcher("dev", env, renewals=2) as process:
@@ -115,7 +115,7 @@ def test_account_renews_by_refresh_token_then_by_the_password_held_in_memory(ser
     env, log = recording
     server.add_account(USERNAME, PASSWORD)
     server.token_ttl = 3
-    add_profile(run_installed, server, "acct", USERNAME, check=True)
+    add_profile(run_in_process, server, "acct", USERNAME, check=True)
     log.write_text("")
     grants = dict(server.grants)
     with exec_watcher("acct", env, renewals=2) as process:
@@ -136,7 +136,7 @@ def test_a_keyring_that_fails_at_start_costs_the_renewals_and_says_so(server, re
     env, log = recording
     project = str(uuid.uuid4())
     server.add_project(project, API_KEY)
-    add_profile(run_installed, server, "dev", project, check=True)  # a token is cached
+    add_profile(run_in_process, server, "dev", project, check=True)  # a token is cached
     server.token_ttl = 3
     assert run_installed("token", "--refresh", "dev").returncode == 0
     log.write_text("")

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import API_KEY, installed_command
+from tests.conftest import API_KEY, installed_command, run_in_process
 from tests.helpers import add_profile, claims
 from up42keys import cache, paths
 from up42keys.fastpath import FAST_PATH_MODULES, FAST_PATH_STDLIB
@@ -175,14 +175,17 @@ def test_the_allowlisted_stdlib_is_loaded_by_a_bare_interpreter(tmp_path):
 
 
 @pytest.fixture
-def profiles(up42keys, server) -> dict[str, str]:
-    """Two profiles on the fake server, added by the installed command, 'prod' active."""
+def profiles(server) -> dict[str, str]:
+    """Two profiles on the fake server, each with a token, 'prod' active.
+
+    Added in-process, on the installed command's files and keyring: the set-up is not what
+    these tests measure, and two installed ``add`` runs cost more than most cases.
+    """
     ids = {}
     for name in ("prod", "dev"):
         ids[name] = str(uuid.uuid4())
         server.add_project(ids[name], API_KEY)
-        added = add_profile(up42keys, server, name, ids[name])
-        assert added.returncode == 0, added.stderr
+        add_profile(run_in_process, server, name, ids[name], check=True)
     return ids
 
 
@@ -316,12 +319,7 @@ def no_active(_env: dict[str, str], _workdir: Path) -> None:
 
 
 def mint_for_environment(env: dict[str, str], _workdir: Path) -> None:
-    minted = subprocess.run(
-        [installed_command(), "token"],
-        env=dict(os.environ, **env),
-        capture_output=True,
-        check=False,
-    )
+    minted = run_in_process("token", env=env)
     assert minted.returncode == 0, minted.stderr
 
 
@@ -336,13 +334,7 @@ def pin(name: str, below: bool = False) -> Callable[[dict[str, str], Path], None
         if name not in ("prod", "dev"):
             (directory / paths.PIN_FILE).write_text(name + "\n")
             return
-        pinned = subprocess.run(
-            [installed_command(), "pin", name],
-            cwd=directory,
-            env=dict(os.environ, PWD=str(directory)),
-            capture_output=True,
-            check=False,
-        )
+        pinned = run_in_process("pin", name, cwd=directory, env={"PWD": str(directory)})
         assert pinned.returncode == 0, pinned.stderr
 
     return prepare

@@ -13,7 +13,7 @@ import uuid
 
 import pytest
 
-from tests.conftest import API_KEY, PROXY_VARIABLES
+from tests.conftest import API_KEY, PROXY_VARIABLES, run_in_process
 from tests.fakeup42 import Fault, closed_port_url
 from tests.helpers import add_profile
 from tests.terminal import Terminal
@@ -139,7 +139,7 @@ def test_errors_are_red_on_a_terminal_unless_no_color(no_color, coloured):
 
 
 def test_a_slow_answer_shows_progress_on_a_terminal_only(server, project_id, up42keys):
-    add_profile(up42keys, server, "prod", project_id, "--no-verify", check=True)
+    add_profile(run_in_process, server, "prod", project_id, "--no-verify", check=True)
     server.inject(Fault(hang=1.6))
     terminal = Terminal(["token"])
     terminal.expect("(attempt 1 of 3)...")
@@ -154,7 +154,7 @@ def test_a_slow_answer_shows_progress_on_a_terminal_only(server, project_id, up4
 
 
 def test_retries_say_attempt_n_of_m_and_a_slow_body_is_no_no_answer(server, project_id, up42keys):
-    add_profile(up42keys, server, "prod", project_id, "--no-verify", check=True)
+    add_profile(run_in_process, server, "prod", project_id, "--no-verify", check=True)
     server.inject(*[Fault(trickle=0.4)] * 3)
     terminal = Terminal(["token"], env={"UP42KEYS_TIMEOUT": "1", "UP42KEYS_RETRY_DELAY": "0"})
     code, _ = terminal.finish(timeout=60)
@@ -309,8 +309,8 @@ def test_fzf_starts_on_the_active_profile_shows_more_than_names_and_obeys_no_col
     from tests.shellkit import require
 
     require("fzf")
-    add_profile(up42keys, server, "prod", project_id, "--protected", check=True)
-    add_profile(up42keys, server, "dev", str(uuid.uuid4()), "--no-verify", check=True)
+    add_profile(run_in_process, server, "prod", project_id, "--protected", check=True)
+    add_profile(run_in_process, server, "dev", str(uuid.uuid4()), "--no-verify", check=True)
     terminal = Terminal(["use", "--yes"], env={"NO_COLOR": no_color})
     terminal.expect("up42keys use>")
     terminal.expect("protected")

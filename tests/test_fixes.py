@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import API_KEY, PASSWORD, run_installed
+from tests.conftest import API_KEY, PASSWORD, run_in_process, run_installed
 from tests.fakeup42 import FakeUp42, closed_port_url
 from tests.helpers import USERNAME, add_profile, claims
 from tests.shellkit import shell_env
@@ -82,7 +82,7 @@ class Case:
 
 
 def add_project_profile(server: FakeUp42, ids: dict[str, str], *flags: str) -> None:
-    add_profile(run_installed, server, "prod", ids["project"], *flags, check=True)
+    add_profile(run_in_process, server, "prod", ids["project"], *flags, check=True)
 
 
 def add_account_profile(server: FakeUp42, ids: dict[str, str]) -> None:

@@ -24,7 +24,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import API_KEY, installed_command, require_os_feature, run_installed
+from tests.conftest import (
+    API_KEY,
+    installed_command,
+    require_os_feature,
+    run_in_process,
+    run_installed,
+)
 from tests.helpers import add_profile, give_installed_command_the_key, run_python
 
 OTHER_UID = 54321
@@ -160,7 +166,7 @@ def test_sigterm_during_keyring_writes_never_empties_the_keyring(up42keys, serve
     Half the signals land when the file is seen truncated (mid-rewrite), half at a
     random instant of the command's run.
     """
-    add_profile(up42keys, server, "dev", project_id, "--no-verify", check=True)
+    add_profile(run_in_process, server, "dev", project_id, "--no-verify", check=True)
     from keyrings.alt.file import PlaintextKeyring
 
     backend = PlaintextKeyring()
@@ -314,7 +320,7 @@ STORM = 30
 
 
 def test_a_storm_of_refreshes_gets_no_lock_error(up42keys, server, project_id):
-    add_profile(up42keys, server, "dev", project_id, "--no-verify", check=True)
+    add_profile(run_in_process, server, "dev", project_id, "--no-verify", check=True)
     give_installed_command_the_key("dev")
     env = {**os.environ, "UP42KEYS_TIMEOUT": "2"}
     processes = [
@@ -345,7 +351,7 @@ with locks.profile_lock("dev"):
 
 
 def test_a_stopped_holder_still_ends_the_wait_in_the_lock_error(up42keys, server, project_id):
-    add_profile(up42keys, server, "dev", project_id, "--no-verify", check=True)
+    add_profile(run_in_process, server, "dev", project_id, "--no-verify", check=True)
     give_installed_command_the_key("dev")
     holder = subprocess.Popen(
         [sys.executable, "-c", HOLD_AND_STOP], stdout=subprocess.PIPE, text=True

@@ -14,7 +14,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from tests.conftest import API_KEY
+from tests.conftest import API_KEY, run_in_process
 from tests.helpers import add_profile, files_under
 from tests.test_concurrency import finish, spawn
 from up42keys import paths
@@ -52,7 +52,7 @@ def test_the_launcher_runs_no_code_before_up42keys():
 
 
 def test_sigint_at_random_instants(up42keys, server, project_id):
-    add_profile(up42keys, server, "prod", project_id, "--no-verify", check=True)
+    add_profile(run_in_process, server, "prod", project_id, "--no-verify", check=True)
     assert up42keys("token").returncode == 0
     seed = random.randrange(1 << 30)  # noqa: S311 - instants, not cryptography
     chooser = random.Random(seed)  # noqa: S311 - ditto

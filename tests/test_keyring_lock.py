@@ -10,6 +10,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
+from tests.conftest import run_in_process
 from tests.helpers import add_profile
 from tests.test_concurrency import finish, spawn
 
@@ -32,7 +33,7 @@ PARALLEL = 6
 
 
 def test_parallel_mints_never_read_the_keyring_mid_rewrite(up42keys, server, project_id):
-    add_profile(up42keys, server, "prod", project_id, "--no-verify", check=True)
+    add_profile(run_in_process, server, "prod", project_id, "--no-verify", check=True)
     rewriter = subprocess.Popen(
         [sys.executable, "-c", REWRITER], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
     )

@@ -1,7 +1,8 @@
 """A profile's life after ``add``: edit, set-secret, export/import, up42-py's config, client ID.
 
-Each test drives the installed command (the ``up42keys`` fixture) against the fake UP42 on
-127.0.0.1, on a real pseudo-terminal (tests/terminal.py) where it asks something.
+Each test drives the CLI in-process on the installed command's files and keyring (the
+``in_process`` fixture) against the fake UP42 on 127.0.0.1, and the installed command on a
+real pseudo-terminal (tests/terminal.py) where it asks something.
 """
 
 from __future__ import annotations
@@ -51,9 +52,9 @@ def one_line_error(result: subprocess.CompletedProcess[str], code: int) -> str:
 
 
 @pytest.fixture
-def account(up42keys, server):
+def account(in_process, server):
     server.add_account(USERNAME, PASSWORD)
-    add_profile(up42keys, server, "me", USERNAME, "--api-url", server.url, check=True)
+    add_profile(in_process, server, "me", USERNAME, "--api-url", server.url, check=True)
     return "me"
 
 
@@ -61,41 +62,41 @@ def account(up42keys, server):
 
 
 def test_edit_moves_a_profile_to_another_api_verified_with_the_stored_key(
-    up42keys, server, other_server, project_id
+    in_process, server, other_server, project_id
 ):
-    add_profile(up42keys, server, "prod", project_id, check=True)
-    old_token = up42keys("token", "prod").stdout.strip()
+    add_profile(in_process, server, "prod", project_id, check=True)
+    old_token = in_process("token", "prod").stdout.strip()
     other_server.add_project(project_id, API_KEY)
 
-    result = up42keys("edit", "prod", "--api-url", other_server.url)
+    result = in_process("edit", "prod", "--api-url", other_server.url)
     assert result.returncode == 0, result.stderr
     assert "verified" in result.stderr
     assert other_server.mints == 1
     assert profiles_toml()["prod"]["api_url"] == other_server.url
     assert stored_secret("prod") == API_KEY
     # The old token is gone: the next token is the one the new API minted.
-    token = up42keys("token", "prod").stdout.strip()
+    token = in_process("token", "prod").stdout.strip()
     assert token != old_token
     assert other_server.mints == 1
     assert claims(token)["sub"] == project_id
-    assert up42keys("current").stdout == "prod\n"
+    assert in_process("current").stdout == "prod\n"
     assert Path(paths.current_token_file()).read_text().strip() == token
 
 
-def test_edit_refused_by_up42_changes_nothing(up42keys, server, other_server, project_id):
-    add_profile(up42keys, server, "prod", project_id, check=True)
-    token = up42keys("token", "prod").stdout
+def test_edit_refused_by_up42_changes_nothing(in_process, server, other_server, project_id):
+    add_profile(in_process, server, "prod", project_id, check=True)
+    token = in_process("token", "prod").stdout
     before = Path(paths.profiles_file()).read_text()
-    one_line_error(up42keys("edit", "prod", "--api-url", other_server.url), 4)
+    one_line_error(in_process("edit", "prod", "--api-url", other_server.url), 4)
     assert Path(paths.profiles_file()).read_text() == before
-    assert up42keys("token", "prod").stdout == token  # its token was kept too
+    assert in_process("token", "prod").stdout == token  # its token was kept too
     assert server.mints == 1
 
 
-def test_edit_no_verify_contacts_nobody(up42keys, server, project_id):
-    add_profile(up42keys, server, "prod", project_id, check=True)
+def test_edit_no_verify_contacts_nobody(in_process, server, project_id):
+    add_profile(in_process, server, "prod", project_id, check=True)
     dead = closed_port_url()
-    result = up42keys("edit", "prod", "--api-url", dead, "--no-verify")
+    result = in_process("edit", "prod", "--api-url", dead, "--no-verify")
     assert result.returncode == 0, result.stderr
     assert "not verified" in result.stderr
     assert profiles_toml()["prod"]["api_url"] == dead
@@ -103,15 +104,15 @@ def test_edit_no_verify_contacts_nobody(up42keys, server, project_id):
     assert not Path(paths.current_token_file()).exists()
     # Unverified at another host, the key is not kept for it (tests/test_policy.py).
     assert "store one with 'up42keys set-secret prod'" in result.stderr
-    one_line_error(up42keys("token", "prod"), 6)
+    one_line_error(in_process("token", "prod"), 6)
 
 
 def test_edit_of_an_account_drops_its_refresh_token_and_keeps_custom_urls(
-    up42keys, server, account
+    in_process, server, account
 ):
-    assert up42keys("token", "me").returncode == 0
+    assert in_process("token", "me").returncode == 0
     assert cache.read("me~refresh") is not None
-    result = up42keys("edit", "me", "--region", "sa", "--no-verify")
+    result = in_process("edit", "me", "--region", "sa", "--no-verify")
     assert result.returncode == 0, result.stderr
     assert cache.read("me") is None
     assert cache.read("me~refresh") is None
@@ -121,26 +122,26 @@ def test_edit_of_an_account_drops_its_refresh_token_and_keeps_custom_urls(
     assert table["auth_url"] == table["api_url"] == server.url
 
 
-def test_edit_region_moves_the_hosts_that_were_the_old_regions(up42keys, server):
+def test_edit_region_moves_the_hosts_that_were_the_old_regions(in_process, server):
     server.add_account(USERNAME, PASSWORD)
     assert (
-        up42keys(
+        in_process(
             "add", "me", "--account", "--username", USERNAME, "--no-verify", "--password-stdin",
             input=PASSWORD + "\n",
         ).returncode
         == 0
     )  # fmt: skip
     assert profiles_toml()["me"]["auth_url"] == rules.REGIONS["eu"][0]
-    assert up42keys("edit", "me", "--region", "sa", "--no-verify").returncode == 0
+    assert in_process("edit", "me", "--region", "sa", "--no-verify").returncode == 0
     table = profiles_toml()["me"]
     assert (table["auth_url"], table["api_url"]) == rules.REGIONS["sa"]
 
 
-def test_edit_username_signs_in_as_the_new_account(up42keys, server, account):
+def test_edit_username_signs_in_as_the_new_account(in_process, server, account):
     server.add_account("team@example.com", PASSWORD)
-    result = up42keys("edit", "me", "--username", "team@example.com")
+    result = in_process("edit", "me", "--username", "team@example.com")
     assert result.returncode == 0, result.stderr
-    assert claims(up42keys("token", "me").stdout)["sub"] == "team@example.com"
+    assert claims(in_process("token", "me").stdout)["sub"] == "team@example.com"
 
 
 EDIT_BAD_INPUT = [
@@ -161,11 +162,11 @@ EDIT_BAD_INPUT = [
 
 @pytest.mark.parametrize(("args", "code", "message"), EDIT_BAD_INPUT)
 def test_edit_bad_input_is_one_line_and_changes_nothing(
-    up42keys, server, project_id, account, args, code, message
+    in_process, server, project_id, account, args, code, message
 ):
-    add_profile(up42keys, server, "prod", project_id, check=True)
+    add_profile(in_process, server, "prod", project_id, check=True)
     before = Path(paths.profiles_file()).read_text()
-    assert message in one_line_error(up42keys(*args), code)
+    assert message in one_line_error(in_process(*args), code)
     assert Path(paths.profiles_file()).read_text() == before
 
 
@@ -177,15 +178,17 @@ def test_edit_bad_input_is_one_line_and_changes_nothing(
     ],
 )
 def test_edit_with_nothing_to_change_names_only_what_the_profiles_kind_can_change(
-    up42keys, server, project_id, account, name, fix
+    in_process, server, project_id, account, name, fix
 ):
-    add_profile(up42keys, server, "prod", project_id, check=True)
-    error = one_line_error(up42keys("edit", name), 2)
+    add_profile(in_process, server, "prod", project_id, check=True)
+    error = one_line_error(in_process("edit", name), 2)
     assert error == f"up42keys: error: nothing to change in profile {name!r}; {fix}"
 
 
-def test_edit_of_a_protected_profile_asks_on_a_terminal(up42keys, server, other_server, project_id):
-    add_profile(up42keys, server, "prod", project_id, "--protected", check=True)
+def test_edit_of_a_protected_profile_asks_on_a_terminal(
+    in_process, server, other_server, project_id
+):
+    add_profile(in_process, server, "prod", project_id, "--protected", check=True)
     other_server.add_project(project_id, API_KEY)
     before = Path(paths.profiles_file()).read_text()
     terminal = Terminal(["edit", "prod", "--api-url", other_server.url])
@@ -208,16 +211,16 @@ def test_edit_of_a_protected_profile_asks_on_a_terminal(up42keys, server, other_
 
 
 def test_edit_of_a_protected_profile_without_terminal_needs_yes(
-    up42keys, server, other_server, project_id
+    in_process, server, other_server, project_id
 ):
-    add_profile(up42keys, server, "prod", project_id, "--protected", check=True)
+    add_profile(in_process, server, "prod", project_id, "--protected", check=True)
     other_server.add_project(project_id, API_KEY)
     before = Path(paths.profiles_file()).read_text()
-    refused = one_line_error(up42keys("edit", "prod", "--api-url", other_server.url), 2)
+    refused = one_line_error(in_process("edit", "prod", "--api-url", other_server.url), 2)
     assert Path(paths.profiles_file()).read_text() == before
     fix = refused.split("run '", 1)[1].split("'", 1)[0]
     assert fix == f"up42keys edit prod --api-url={other_server.url} --yes"
-    result = up42keys(*fix.split()[1:])
+    result = in_process(*fix.split()[1:])
     assert result.returncode == 0, result.stderr
     assert profiles_toml()["prod"]["api_url"] == other_server.url
 
@@ -225,28 +228,28 @@ def test_edit_of_a_protected_profile_without_terminal_needs_yes(
 # -- set-secret ---------------------------------------------------------------------------------
 
 
-def test_set_secret_stores_a_rotated_key_and_keeps_everything_else(up42keys, server, project_id):
-    add_profile(up42keys, server, "prod", project_id, "--protected", check=True)
+def test_set_secret_stores_a_rotated_key_and_keeps_everything_else(in_process, server, project_id):
+    add_profile(in_process, server, "prod", project_id, "--protected", check=True)
     before = Path(paths.profiles_file()).read_text()
     server.add_project(project_id, NEW_KEY)  # rotated at UP42
-    one_line_error(up42keys("token", "prod", "--refresh"), 4)
+    one_line_error(in_process("token", "prod", "--refresh"), 4)
 
-    result = up42keys("set-secret", "prod", "--api-key-stdin", input=NEW_KEY + "\n")
+    result = in_process("set-secret", "prod", "--api-key-stdin", input=NEW_KEY + "\n")
     assert result.returncode == 0, result.stderr
     assert "verified" in result.stderr
     assert stored_secret("prod") == NEW_KEY
     assert Path(paths.profiles_file()).read_text() == before
-    assert claims(up42keys("token", "prod").stdout)["sub"] == project_id
+    assert claims(in_process("token", "prod").stdout)["sub"] == project_id
 
 
-def test_set_secret_that_up42_refuses_keeps_the_old_one(up42keys, server, project_id):
-    add_profile(up42keys, server, "prod", project_id, check=True)
-    one_line_error(up42keys("set-secret", "prod", "--api-key-stdin", input="wrong-key\n"), 4)
+def test_set_secret_that_up42_refuses_keeps_the_old_one(in_process, server, project_id):
+    add_profile(in_process, server, "prod", project_id, check=True)
+    one_line_error(in_process("set-secret", "prod", "--api-key-stdin", input="wrong-key\n"), 4)
     assert stored_secret("prod") == API_KEY
-    assert up42keys("token", "prod", "--refresh").returncode == 0
+    assert in_process("token", "prod", "--refresh").returncode == 0
 
 
-def test_set_secret_asks_for_a_password_at_a_hidden_prompt(up42keys, server, account):
+def test_set_secret_asks_for_a_password_at_a_hidden_prompt(in_process, server, account):
     server.add_account(USERNAME, NEW_PASSWORD)
     server.refresh_tokens.clear()
     terminal = Terminal(["set-secret", "me"])
@@ -257,7 +260,7 @@ def test_set_secret_asks_for_a_password_at_a_hidden_prompt(up42keys, server, acc
     assert NEW_PASSWORD not in terminal.shown
     assert stored_secret("me") == NEW_PASSWORD
     assert cache.read("me~refresh") is not None  # the verifying sign-in's, not the old one's
-    assert claims(up42keys("token", "me", "--refresh").stdout)["sub"] == USERNAME
+    assert claims(in_process("token", "me", "--refresh").stdout)["sub"] == USERNAME
 
 
 SET_SECRET_BAD_INPUT = [
@@ -273,72 +276,72 @@ SET_SECRET_BAD_INPUT = [
 
 @pytest.mark.parametrize(("args", "stdin", "code", "message"), SET_SECRET_BAD_INPUT)
 def test_set_secret_bad_input_is_one_line_and_changes_nothing(
-    up42keys, server, project_id, account, args, stdin, code, message
+    in_process, server, project_id, account, args, stdin, code, message
 ):
-    add_profile(up42keys, server, "prod", project_id, check=True)
-    assert message in one_line_error(up42keys(*args, input=stdin), code)
+    add_profile(in_process, server, "prod", project_id, check=True)
+    assert message in one_line_error(in_process(*args, input=stdin), code)
     assert (stored_secret("prod"), stored_secret("me")) == (API_KEY, PASSWORD)
 
 
 # -- export and import --------------------------------------------------------------------------
 
 
-def two_profiles(up42keys, server, project_id):
+def two_profiles(in_process, server, project_id):
     server.add_account(USERNAME, PASSWORD)
-    add_profile(up42keys, server, "prod", project_id, "--protected", check=True)
+    add_profile(in_process, server, "prod", project_id, "--protected", check=True)
     add_profile(
-        up42keys, server, "me", USERNAME, "--region", "sa", "--client-id", "up42-sdk", check=True
+        in_process, server, "me", USERNAME, "--region", "sa", "--client-id", "up42-sdk", check=True
     )
 
 
-def test_export_prints_the_definitions_as_profiles_toml_holds_them(up42keys, server, project_id):
-    two_profiles(up42keys, server, project_id)
-    exported = up42keys("export")
+def test_export_prints_the_definitions_as_profiles_toml_holds_them(in_process, server, project_id):
+    two_profiles(in_process, server, project_id)
+    exported = in_process("export")
     assert exported.returncode == 0, exported.stderr
     assert API_KEY not in exported.stdout
     assert PASSWORD not in exported.stdout
     document = tomllib.loads(exported.stdout)
     assert document == {"version": 1, "profiles": profiles_toml()}
     assert document["profiles"]["me"]["client_id"] == "up42-sdk"
-    only = tomllib.loads(up42keys("export", "me").stdout)["profiles"]
+    only = tomllib.loads(in_process("export", "me").stdout)["profiles"]
     assert list(only) == ["me"]
 
 
 def test_imported_profiles_have_no_secret_until_set_secret_stores_it(
-    up42keys, server, project_id, tmp_path
+    in_process, server, project_id, tmp_path
 ):
-    two_profiles(up42keys, server, project_id)
+    two_profiles(in_process, server, project_id)
     shared = tmp_path / "team.toml"
-    shared.write_text(up42keys("export").stdout)
+    shared.write_text(in_process("export").stdout)
     definitions = profiles_toml()
     for name in ("prod", "me"):
-        assert up42keys("remove", name, "--yes").returncode == 0
+        assert in_process("remove", name, "--yes").returncode == 0
 
-    result = up42keys("import", str(shared))
+    result = in_process("import", str(shared))
     assert result.returncode == 0, result.stderr
     assert "store it with 'up42keys set-secret prod'" in result.stderr
     assert profiles_toml() == {
         name: {**table, "has_secret": False} for name, table in definitions.items()
     }
     assert stored_secret("prod") is None
-    rows = {row["name"]: row for row in json.loads(up42keys("list", "--json").stdout)}
+    rows = {row["name"]: row for row in json.loads(in_process("list", "--json").stdout)}
     assert [rows[name]["has_secret"] for name in ("me", "prod")] == [False, False]
-    listing = up42keys("list").stdout.splitlines()
+    listing = in_process("list").stdout.splitlines()
     assert all(" no secret" in line for line in listing[1:]), listing
 
     for command in (["token", "prod"], ["use", "prod", "--yes"]):
-        error = one_line_error(up42keys(*command), 6)
+        error = one_line_error(in_process(*command), 6)
         assert error.endswith("store it with 'up42keys set-secret prod'"), error
-    stored = up42keys("set-secret", "prod", "--api-key-stdin", input=API_KEY + "\n")
+    stored = in_process("set-secret", "prod", "--api-key-stdin", input=API_KEY + "\n")
     assert stored.returncode == 0, stored.stderr
     assert "has_secret" not in profiles_toml()["prod"]
-    assert up42keys("use", "prod", "--yes").returncode == 0
-    assert claims(up42keys("token").stdout)["sub"] == project_id
+    assert in_process("use", "prod", "--yes").returncode == 0
+    assert claims(in_process("token").stdout)["sub"] == project_id
 
 
-def test_import_from_stdin(up42keys, project_id):
+def test_import_from_stdin(in_process, project_id):
     document = f'[profiles.prod]\nkind = "project"\nproject_id = "{project_id}"\n'
-    result = up42keys("import", "-", input=document)
+    result = in_process("import", "-", input=document)
     assert result.returncode == 0, result.stderr
     assert profiles_toml() == {
         "prod": {
@@ -350,34 +353,34 @@ def test_import_from_stdin(up42keys, project_id):
     }
 
 
-def test_import_refuses_an_existing_name_unless_force(up42keys, server, project_id):
-    add_profile(up42keys, server, "prod", project_id, check=True)
-    token = up42keys("token", "prod").stdout
+def test_import_refuses_an_existing_name_unless_force(in_process, server, project_id):
+    add_profile(in_process, server, "prod", project_id, check=True)
+    token = in_process("token", "prod").stdout
     before = Path(paths.profiles_file()).read_text()
     other = str(uuid.uuid4())
     document = (
         f'[profiles.prod]\nproject_id = "{project_id}"\napi_url = "{server.url}"\n'
         f'protected = true\n[profiles.new]\nproject_id = "{other}"\n'
     )
-    error = one_line_error(up42keys("import", "-", input=document), 2)
+    error = one_line_error(in_process("import", "-", input=document), 2)
     assert "profile 'prod' exists; add --force" in error
     assert Path(paths.profiles_file()).read_text() == before  # not even 'new'
 
-    assert up42keys("import", "-", "--force", input=document).returncode == 0
+    assert in_process("import", "-", "--force", input=document).returncode == 0
     # Same project: its key is kept; its old token is not (the definition changed).
     assert profiles_toml()["prod"]["protected"] is True
     assert "has_secret" not in profiles_toml()["prod"]
     assert profiles_toml()["new"]["has_secret"] is False
-    assert up42keys("token", "prod").stdout != token
+    assert in_process("token", "prod").stdout != token
     # Another project under the same name: the old key would be sent for it, so it goes. The
     # file leaves 'protected' out: the profile stays protected, so the change needs --yes.
     document = f'[profiles.prod]\nproject_id = "{other}"\napi_url = "{server.url}"\n'
-    one_line_error(up42keys("import", "-", "--force", input=document), 2)
-    assert up42keys("import", "-", "--force", "--yes", input=document).returncode == 0
+    one_line_error(in_process("import", "-", "--force", input=document), 2)
+    assert in_process("import", "-", "--force", "--yes", input=document).returncode == 0
     assert profiles_toml()["prod"]["protected"] is True
     assert stored_secret("prod") is None
     assert profiles_toml()["prod"]["has_secret"] is False
-    one_line_error(up42keys("token", "prod"), 6)
+    one_line_error(in_process("token", "prod"), 6)
 
 
 IMPORT_BAD_INPUT = [
@@ -409,25 +412,25 @@ IMPORT_BAD_INPUT = [
 
 @pytest.mark.parametrize(("document", "message"), IMPORT_BAD_INPUT)
 def test_import_bad_input_is_one_line_exit_2_and_imports_nothing(
-    up42keys, project_id, document, message
+    in_process, project_id, document, message
 ):
-    error = one_line_error(up42keys("import", "-", input=document.replace("{id}", project_id)), 2)
+    error = one_line_error(in_process("import", "-", input=document.replace("{id}", project_id)), 2)
     assert message in error
     assert not Path(paths.profiles_file()).exists()
 
 
-def test_import_of_a_file_that_cannot_be_read_is_exit_2(up42keys, tmp_path):
+def test_import_of_a_file_that_cannot_be_read_is_exit_2(in_process, tmp_path):
     for where in (tmp_path / "missing.toml", tmp_path):
-        assert "cannot read" in one_line_error(up42keys("import", str(where)), 2)
+        assert "cannot read" in one_line_error(in_process("import", str(where)), 2)
     binary = tmp_path / "binary.toml"
     binary.write_bytes(b"\xff\xfe")
-    assert "not UTF-8 text" in one_line_error(up42keys("import", str(binary)), 2)
+    assert "not UTF-8 text" in one_line_error(in_process("import", str(binary)), 2)
 
 
-def test_export_of_unknown_or_no_profiles_is_exit_3(up42keys, server, project_id):
-    assert "no profiles to export" in one_line_error(up42keys("export"), 3)
-    add_profile(up42keys, server, "prod", project_id, check=True)
-    assert "did you mean 'prod'?" in one_line_error(up42keys("export", "prdo"), 3)
+def test_export_of_unknown_or_no_profiles_is_exit_3(in_process, server, project_id):
+    assert "no profiles to export" in one_line_error(in_process("export"), 3)
+    add_profile(in_process, server, "prod", project_id, check=True)
+    assert "did you mean 'prod'?" in one_line_error(in_process("export", "prdo"), 3)
 
 
 # -- up42-py's config file ----------------------------------------------------------------------
@@ -440,10 +443,10 @@ def sdk_config(directory: Path, **fields: str) -> Path:
     return path
 
 
-def test_add_from_sdk_config_moves_the_password_to_the_keyring(up42keys, server, tmp_path):
+def test_add_from_sdk_config_moves_the_password_to_the_keyring(in_process, server, tmp_path):
     server.add_account(USERNAME, PASSWORD)
     config = sdk_config(tmp_path, username=USERNAME, password=PASSWORD)
-    result = up42keys(
+    result = in_process(
         "add", "me", "--account", "--from-sdk-config", str(config), "--auth-url", server.url,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
@@ -459,17 +462,17 @@ def test_add_from_sdk_config_moves_the_password_to_the_keyring(up42keys, server,
     removed = subprocess.run(["bash", "-c", command], cwd="/", capture_output=True, check=False)
     assert removed.returncode == 0, removed.stderr
     assert not config.exists()
-    assert claims(up42keys("token", "me").stdout)["sub"] == USERNAME
+    assert claims(in_process("token", "me").stdout)["sub"] == USERNAME
 
 
-def test_add_from_sdk_config_takes_the_same_username_and_is_verified(up42keys, server, tmp_path):
+def test_add_from_sdk_config_takes_the_same_username_and_is_verified(in_process, server, tmp_path):
     server.add_account(USERNAME, PASSWORD)
     config = sdk_config(tmp_path, username=USERNAME, password="wrong-password")
     flags = ["--account", "--username", USERNAME, "--from-sdk-config", str(config)]
-    one_line_error(up42keys("add", "me", *flags, "--auth-url", server.url), 4)
+    one_line_error(in_process("add", "me", *flags, "--auth-url", server.url), 4)
     assert not Path(paths.profiles_file()).exists()
     config.write_text(json.dumps({"username": USERNAME, "password": PASSWORD}))
-    assert up42keys("add", "me", *flags, "--auth-url", server.url).returncode == 0
+    assert in_process("add", "me", *flags, "--auth-url", server.url).returncode == 0
 
 
 SDK_CONFIG_BAD_INPUT = [
@@ -489,56 +492,56 @@ SDK_CONFIG_BAD_INPUT = [
 
 @pytest.mark.parametrize(("content", "extra", "message"), SDK_CONFIG_BAD_INPUT)
 def test_add_from_sdk_config_bad_input_is_one_line_exit_2(
-    up42keys, tmp_path, content, extra, message
+    in_process, tmp_path, content, extra, message
 ):
     config = tmp_path / "cfg.json"
     config.write_text(content)
     args = ["add", "me", "--account", "--from-sdk-config", str(config), *extra]
-    assert message in one_line_error(up42keys(*args, input="p\n"), 2)
+    assert message in one_line_error(in_process(*args, input="p\n"), 2)
     assert not Path(paths.profiles_file()).exists()
 
 
 def test_add_from_sdk_config_that_cannot_be_read_or_with_a_project_is_exit_2(
-    up42keys, tmp_path, project_id
+    in_process, tmp_path, project_id
 ):
     for where in (tmp_path / "missing.json", tmp_path):
         args = ["add", "me", "--account", "--from-sdk-config", str(where)]
-        assert "cannot read" in one_line_error(up42keys(*args), 2)
+        assert "cannot read" in one_line_error(in_process(*args), 2)
     config = sdk_config(tmp_path, username=USERNAME, password=PASSWORD)
     args = ["add", "p", "--project-id", project_id, "--from-sdk-config", str(config)]
-    assert "--from-sdk-config does not go with --project-id" in one_line_error(up42keys(*args), 2)
+    assert "--from-sdk-config does not go with --project-id" in one_line_error(in_process(*args), 2)
 
 
 # -- the sign-in client ID ---------------------------------------------------------------------
 
 
-def test_the_client_id_is_sent_on_the_password_and_the_refresh_grant(up42keys, server):
+def test_the_client_id_is_sent_on_the_password_and_the_refresh_grant(in_process, server):
     server.add_account(USERNAME, PASSWORD)
-    add_profile(up42keys, server, "sdk", USERNAME, "--client-id", "up42-sdk", check=True)
+    add_profile(in_process, server, "sdk", USERNAME, "--client-id", "up42-sdk", check=True)
     assert server.clients == {"up42-sdk": 1}
     assert profiles_toml()["sdk"]["client_id"] == "up42-sdk"
-    assert up42keys("token", "sdk", "--refresh").returncode == 0
+    assert in_process("token", "sdk", "--refresh").returncode == 0
     assert server.grants == {"password": 1, "refresh_token": 1}
     assert server.clients == {"up42-sdk": 2}
 
-    add_profile(up42keys, server, "api", USERNAME, check=True)
+    add_profile(in_process, server, "api", USERNAME, check=True)
     assert "client_id" not in profiles_toml()["api"]  # the default is not stored
     assert server.clients == {"up42-sdk": 2, "up42-api": 1}
 
 
-def test_editing_the_client_id_gives_new_tokens(up42keys, server, account):
-    token = up42keys("token", "me").stdout
+def test_editing_the_client_id_gives_new_tokens(in_process, server, account):
+    token = in_process("token", "me").stdout
     assert server.clients == {"up42-api": 1}
-    result = up42keys("edit", "me", "--client-id", "up42-sdk")
+    result = in_process("edit", "me", "--client-id", "up42-sdk")
     assert result.returncode == 0, result.stderr
     # A password grant as the new client: the old refresh token was dropped.
     assert server.grants == {"password": 2}
     assert server.clients == {"up42-api": 1, "up42-sdk": 1}
-    assert up42keys("token", "me").stdout != token
+    assert in_process("token", "me").stdout != token
     assert server.grants == {"password": 2}
     # A client UP42 does not know is refused, and the profile stays as it was.
     before = Path(paths.profiles_file()).read_text()
-    one_line_error(up42keys("edit", "me", "--client-id", "someone-else"), 4)
+    one_line_error(in_process("edit", "me", "--client-id", "someone-else"), 4)
     assert Path(paths.profiles_file()).read_text() == before
 
 
@@ -550,14 +553,14 @@ def test_editing_the_client_id_gives_new_tokens(up42keys, server, account):
         (["--client-id", "up42/api"], "the client ID has up to 64"),
     ],
 )
-def test_add_bad_client_id_is_exit_2(up42keys, flags, message):
+def test_add_bad_client_id_is_exit_2(in_process, flags, message):
     args = ["add", "me", "--account", "--username", USERNAME, "--password-stdin", *flags]
-    assert message in one_line_error(up42keys(*args, input="p\n"), 2)
+    assert message in one_line_error(in_process(*args, input="p\n"), 2)
 
 
-def test_add_client_id_with_a_project_profile_is_exit_2(up42keys, project_id):
+def test_add_client_id_with_a_project_profile_is_exit_2(in_process, project_id):
     args = ["add", "p", "--project-id", project_id, "--client-id", "up42-sdk", "--api-key-stdin"]
-    assert "--client-id does not go with --project-id" in one_line_error(up42keys(*args), 2)
+    assert "--client-id does not go with --project-id" in one_line_error(in_process(*args), 2)
 
 
 def test_restore_command_names_a_client_id_that_is_not_the_default():

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import PROXY_VARIABLES
+from tests.conftest import PROXY_VARIABLES, run_in_process
 from tests.fakeup42 import Fault, closed_port_url
 from tests.helpers import add_profile
 from up42keys import paths, settings
@@ -207,7 +207,7 @@ def test_failed_mint_leaves_an_expired_record_as_it_was(run, server, prod, pause
 def test_hung_server_gives_exit_5_within_three_timeouts_and_backoff(up42keys, server, project_id):
     timeout = 0.3
     env = {"UP42KEYS_TIMEOUT": str(timeout), "UP42KEYS_RETRY_DELAY": "0.05"}
-    add_profile(up42keys, server, "prod", project_id, "--no-verify", check=True)
+    add_profile(run_in_process, server, "prod", project_id, "--no-verify", check=True)
     hang = 20.0  # far longer than three timeouts, so that no load can blur the two apart
     server.inject(*[Fault(hang=hang)] * 3)
     started = time.monotonic()

@@ -1,4 +1,7 @@
-"""One policy for every change of a profile (up42keys.ops.policy), held by the installed command.
+"""One policy for every change of a profile (up42keys.ops.policy), held by every command.
+
+The commands run in-process on the installed command's files, and installed on a real
+pseudo-terminal where they ask.
 
 - A protected profile's change (edit, remove, rename, add --force, import --force,
   protect --off) asks on a terminal, or needs --yes; without either nothing changes (exit 2),
@@ -54,21 +57,21 @@ def changes_of_prod(project_id: str, url: str) -> list[tuple[list[str], str]]:
 
 @pytest.mark.parametrize("which", range(5), ids=["rename", "remove", "unprotect", "add", "import"])
 def test_a_protected_profiles_change_without_a_terminal_needs_yes(
-    up42keys, server, project_id, which
+    in_process, server, project_id, which
 ):
-    add_profile(up42keys, server, "prod", project_id, "--protected", check=True)
+    add_profile(in_process, server, "prod", project_id, "--protected", check=True)
     before = Path(paths.profiles_file()).read_text()
     args, stdin = changes_of_prod(project_id, server.url)[which]
-    refused = one_line_error(up42keys(*args, input=stdin), 2)
+    refused = one_line_error(in_process(*args, input=stdin), 2)
     assert "profile 'prod' is protected" in refused
     assert Path(paths.profiles_file()).read_text() == before
     assert stored_secret("prod") == API_KEY
-    again = up42keys(*printed_yes_fix(refused), input=stdin)
+    again = in_process(*printed_yes_fix(refused), input=stdin)
     assert again.returncode == 0, again.stderr
 
 
-def test_rename_of_a_protected_profile_asks_on_a_terminal(up42keys, server, project_id):
-    add_profile(up42keys, server, "prod", project_id, "--protected", check=True)
+def test_rename_of_a_protected_profile_asks_on_a_terminal(in_process, server, project_id):
+    add_profile(in_process, server, "prod", project_id, "--protected", check=True)
     terminal = Terminal(["rename", "prod", "live"])
     terminal.expect("Profile 'prod' is protected. Rename it? [y/N]:")
     terminal.type("n" + ENTER)
@@ -84,13 +87,13 @@ def test_rename_of_a_protected_profile_asks_on_a_terminal(up42keys, server, proj
 
 
 @pytest.mark.parametrize("command", ["add", "import"])
-def test_a_replacement_keeps_the_protection(up42keys, server, project_id, command):
-    add_profile(up42keys, server, "prod", project_id, "--protected", check=True)
+def test_a_replacement_keeps_the_protection(in_process, server, project_id, command):
+    add_profile(in_process, server, "prod", project_id, "--protected", check=True)
     if command == "add":
-        result = add_profile(up42keys, server, "prod", project_id, "--force", "--yes")
+        result = add_profile(in_process, server, "prod", project_id, "--force", "--yes")
     else:
         table = f'project_id = "{project_id}"\napi_url = "{server.url}"\n'
-        result = up42keys("import", "-", "--force", "--yes", input=shared("prod", table))
+        result = in_process("import", "-", "--force", "--yes", input=shared("prod", table))
     assert result.returncode == 0, result.stderr
     assert profiles_toml()["prod"]["protected"] is True
 
@@ -99,94 +102,96 @@ def test_a_replacement_keeps_the_protection(up42keys, server, project_id, comman
 
 
 def test_import_force_to_another_api_drops_the_key_and_never_sends_it_there(
-    up42keys, server, other_server, project_id
+    in_process, server, other_server, project_id
 ):
     """The reported case: protected 'prod' re-pointed by a shared file to another host."""
-    add_profile(up42keys, server, "prod", project_id, "--protected", check=True)
+    add_profile(in_process, server, "prod", project_id, "--protected", check=True)
     other_server.add_project(project_id, API_KEY)  # it would accept it: must not get it
     table = f'project_id = "{project_id}"\napi_url = "{other_server.url}"\n'
-    result = up42keys("import", "-", "--force", "--yes", input=shared("prod", table))
+    result = in_process("import", "-", "--force", "--yes", input=shared("prod", table))
     assert result.returncode == 0, result.stderr
     assert "store it with 'up42keys set-secret prod'" in result.stderr
     assert profiles_toml()["prod"]["protected"] is True
     assert profiles_toml()["prod"]["has_secret"] is False
     assert stored_secret("prod") is None
-    one_line_error(up42keys("token", "prod", "--refresh"), 6)
+    one_line_error(in_process("token", "prod", "--refresh"), 6)
     figure = carrying(other_server, API_KEY)
     print(f"\nimport --force to another api_url: {figure} requests carrying the key there")
     assert figure == 0
 
 
 def test_import_force_to_another_sign_in_host_never_sends_the_password_there(
-    up42keys, server, other_server
+    in_process, server, other_server
 ):
     server.add_account(USERNAME, PASSWORD)
     other_server.add_account(USERNAME, PASSWORD)
-    add_profile(up42keys, server, "me", USERNAME, "--api-url", server.url, check=True)
+    add_profile(in_process, server, "me", USERNAME, "--api-url", server.url, check=True)
     table = (
         f'kind = "account"\nusername = "{USERNAME}"\nauth_url = "{other_server.url}"\n'
         f'api_url = "{server.url}"\n'
     )
-    result = up42keys("import", "-", "--force", input=shared("me", table))
+    result = in_process("import", "-", "--force", input=shared("me", table))
     assert result.returncode == 0, result.stderr
     assert stored_secret("me") is None
-    one_line_error(up42keys("token", "me", "--refresh"), 6)
+    one_line_error(in_process("token", "me", "--refresh"), 6)
     figure = carrying(other_server, PASSWORD)
     print(f"\nimport --force to another auth_url: {figure} requests carrying the password there")
     assert figure == 0
 
 
-def test_edit_to_another_host_unverified_drops_the_key(up42keys, server, other_server, project_id):
-    add_profile(up42keys, server, "prod", project_id, check=True)
+def test_edit_to_another_host_unverified_drops_the_key(
+    in_process, server, other_server, project_id
+):
+    add_profile(in_process, server, "prod", project_id, check=True)
     other_server.add_project(project_id, API_KEY)
-    result = up42keys("edit", "prod", "--api-url", other_server.url, "--no-verify")
+    result = in_process("edit", "prod", "--api-url", other_server.url, "--no-verify")
     assert result.returncode == 0, result.stderr
     assert "store one with 'up42keys set-secret prod'" in result.stderr
     assert stored_secret("prod") is None
     assert profiles_toml()["prod"]["has_secret"] is False
-    one_line_error(up42keys("token", "prod", "--refresh"), 6)
+    one_line_error(in_process("token", "prod", "--refresh"), 6)
     assert carrying(other_server, API_KEY) == 0
 
 
 def test_edit_to_another_host_verified_keeps_the_key_the_user_sent_there(
-    up42keys, server, other_server, project_id
+    in_process, server, other_server, project_id
 ):
-    add_profile(up42keys, server, "prod", project_id, check=True)
+    add_profile(in_process, server, "prod", project_id, check=True)
     other_server.add_project(project_id, API_KEY)
-    result = up42keys("edit", "prod", "--api-url", other_server.url)
+    result = in_process("edit", "prod", "--api-url", other_server.url)
     assert result.returncode == 0, result.stderr
     assert stored_secret("prod") == API_KEY
     assert "has_secret" not in profiles_toml()["prod"]
-    assert claims(up42keys("token", "prod", "--refresh").stdout)["sub"] == project_id
+    assert claims(in_process("token", "prod", "--refresh").stdout)["sub"] == project_id
 
 
-def test_import_force_of_the_same_project_and_host_keeps_the_key(up42keys, server, project_id):
-    add_profile(up42keys, server, "prod", project_id, check=True)
+def test_import_force_of_the_same_project_and_host_keeps_the_key(in_process, server, project_id):
+    add_profile(in_process, server, "prod", project_id, check=True)
     table = f'project_id = "{project_id}"\napi_url = "{server.url}"\n'
-    assert up42keys("import", "-", "--force", input=shared("prod", table)).returncode == 0
+    assert in_process("import", "-", "--force", input=shared("prod", table)).returncode == 0
     assert stored_secret("prod") == API_KEY
-    assert claims(up42keys("token", "prod", "--refresh").stdout)["sub"] == project_id
+    assert claims(in_process("token", "prod", "--refresh").stdout)["sub"] == project_id
 
 
 # -- a key left under a profile without a secret ------------------------------------------------
 
 
 def test_doctor_reports_a_key_of_a_profile_without_a_secret_and_fix_deletes_it(
-    up42keys, server, project_id
+    in_process, server, project_id
 ):
     """What an older up42keys killed in import --force left: the key outlived its profile's."""
     from keyrings.alt.file import PlaintextKeyring
 
     other = str(uuid.uuid4())
     table = f'project_id = "{other}"\napi_url = "{server.url}"\n'
-    assert up42keys("import", "-", input=shared("prod", table)).returncode == 0
+    assert in_process("import", "-", input=shared("prod", table)).returncode == 0
     PlaintextKeyring().set_password("up42keys", "prod", API_KEY)  # the old project's key
 
-    report = up42keys("doctor", "--offline")
+    report = in_process("doctor", "--offline")
     assert report.returncode != 0
     assert "keys of profiles without a secret: 'prod'" in report.stdout + report.stderr
-    fixed = up42keys("doctor", "--offline", "--fix")
+    fixed = in_process("doctor", "--offline", "--fix")
     assert "deleted the key of 'prod'" in fixed.stdout + fixed.stderr
     assert stored_secret("prod") is None
-    again = up42keys("doctor", "--offline")
+    again = in_process("doctor", "--offline")
     assert "keys of profiles without a secret" not in again.stdout + again.stderr

@@ -18,79 +18,81 @@ def profiles(server, project_id):
     return add_prod_and_dev(server, project_id)
 
 
-def current(up42keys) -> str:
-    result = up42keys("current")
+def current(in_process) -> str:
+    result = in_process("current")
     assert result.returncode == 0, result.stderr
     return result.stdout.strip()
 
 
-def test_use_dash_without_a_previous_profile_is_exit_3_with_a_fix(up42keys, profiles):
-    result = up42keys("use", "-")
+def test_use_dash_without_a_previous_profile_is_exit_3_with_a_fix(in_process, profiles):
+    result = in_process("use", "-")
     assert result.returncode == 3
     assert result.stderr.count("\n") == 1
     assert result.stderr.startswith("up42keys: error: no previous profile to switch back to; ")
     assert "up42keys use NAME" in result.stderr
     assert "Traceback" not in result.stderr
-    assert current(up42keys) == "prod"
+    assert current(in_process) == "prod"
 
 
-def test_two_use_dash_in_a_row_toggle(up42keys, profiles):
-    assert up42keys("use", "dev").returncode == 0
+def test_two_use_dash_in_a_row_toggle(in_process, profiles):
+    assert in_process("use", "dev").returncode == 0
     assert Path(paths.previous_file()).read_text() == "prod\n"
-    back = up42keys("use", "-")
+    back = in_process("use", "-")
     assert back.returncode == 0, back.stderr
     assert back.stderr == "Switched to profile 'prod'.\n"
-    assert current(up42keys) == "prod"
+    assert current(in_process) == "prod"
     assert Path(paths.previous_file()).read_text() == "dev\n"
-    assert up42keys("use", "-").returncode == 0
-    assert current(up42keys) == "dev"
+    assert in_process("use", "-").returncode == 0
+    assert current(in_process) == "dev"
     # use -, like use NAME, leaves a fresh token in current-token.
-    assert Path(paths.current_token_file()).read_text().strip() == up42keys("token").stdout.strip()
+    assert (
+        Path(paths.current_token_file()).read_text().strip() == in_process("token").stdout.strip()
+    )
 
 
-def test_using_the_active_profile_again_keeps_the_previous_one(up42keys, profiles):
-    assert up42keys("use", "dev").returncode == 0
-    assert up42keys("use", "dev").returncode == 0
-    assert up42keys("use", "-").returncode == 0
-    assert current(up42keys) == "prod"
+def test_using_the_active_profile_again_keeps_the_previous_one(in_process, profiles):
+    assert in_process("use", "dev").returncode == 0
+    assert in_process("use", "dev").returncode == 0
+    assert in_process("use", "-").returncode == 0
+    assert current(in_process) == "prod"
 
 
-def test_rename_carries_the_previous_profile_along(up42keys, profiles):
-    assert up42keys("use", "dev").returncode == 0
-    assert up42keys("rename", "prod", "production").returncode == 0
-    assert up42keys("use", "-").returncode == 0
-    assert current(up42keys) == "production"
+def test_rename_carries_the_previous_profile_along(in_process, profiles):
+    assert in_process("use", "dev").returncode == 0
+    assert in_process("rename", "prod", "production").returncode == 0
+    assert in_process("use", "-").returncode == 0
+    assert current(in_process) == "production"
     # And the other way round: the active one renamed is what 'use -' comes back to.
-    assert up42keys("rename", "production", "live").returncode == 0
-    assert up42keys("use", "-").returncode == 0
-    assert current(up42keys) == "dev"
-    assert up42keys("use", "-").returncode == 0
-    assert current(up42keys) == "live"
+    assert in_process("rename", "production", "live").returncode == 0
+    assert in_process("use", "-").returncode == 0
+    assert current(in_process) == "dev"
+    assert in_process("use", "-").returncode == 0
+    assert current(in_process) == "live"
 
 
-def test_remove_clears_the_previous_profile(up42keys, profiles):
-    assert up42keys("use", "dev").returncode == 0
-    assert up42keys("remove", "prod").returncode == 0
+def test_remove_clears_the_previous_profile(in_process, profiles):
+    assert in_process("use", "dev").returncode == 0
+    assert in_process("remove", "prod").returncode == 0
     assert not Path(paths.previous_file()).exists()
-    result = up42keys("use", "-")
+    result = in_process("use", "-")
     assert result.returncode == 3
     assert "no previous profile" in result.stderr
-    assert current(up42keys) == "dev"
+    assert current(in_process) == "dev"
 
 
-def test_use_dash_asks_before_a_protected_previous_profile(up42keys, profiles):
-    assert up42keys("protect", "prod").returncode == 0
-    assert up42keys("use", "dev").returncode == 0
+def test_use_dash_asks_before_a_protected_previous_profile(in_process, profiles):
+    assert in_process("protect", "prod").returncode == 0
+    assert in_process("use", "dev").returncode == 0
     terminal = Terminal(["use", "-"])
     terminal.expect("Profile 'prod' is protected. Use it?")
     terminal.type("n" + ENTER)
     code, _ = terminal.finish()
     assert code == 1, terminal.shown
-    assert current(up42keys) == "dev"
+    assert current(in_process) == "dev"
 
 
-def test_use_shell_dash_without_the_shell_function_says_how_to_load_it(up42keys, profiles):
-    result = up42keys("use", "--shell", "-")
+def test_use_shell_dash_without_the_shell_function_says_how_to_load_it(in_process, profiles):
+    result = in_process("use", "--shell", "-")
     assert result.returncode == 2
     assert "shell-init" in result.stderr
 
@@ -98,10 +100,10 @@ def test_use_shell_dash_without_the_shell_function_says_how_to_load_it(up42keys,
 @pytest.mark.shells
 @pytest.mark.parametrize("shell_name", ALL_SHELLS)
 def test_shell_functions_pass_use_dash_through_and_keep_use_shell_dash(
-    up42keys, profiles, shell_name
+    in_process, profiles, shell_name
 ):
     """Through the function: 'use -' switches globally, 'use --shell -' drops the shell's choice."""
-    assert up42keys("use", "dev").returncode == 0
+    assert in_process("use", "dev").returncode == 0
     show_global = (
         "echo global=(up42keys current)"
         if shell_name == "fish"
@@ -127,16 +129,16 @@ def test_shell_functions_pass_use_dash_through_and_keep_use_shell_dash(
     assert (
         "no longer picks its own profile; here it uses prod (the active profile)" in result.stderr
     )
-    assert current(up42keys) == "dev"
+    assert current(in_process) == "dev"
 
 
 @pytest.mark.shells
 @pytest.mark.parametrize("shell_name", ALL_SHELLS)
 def test_use_shell_dash_in_a_pinned_directory_names_the_pin(
-    up42keys, profiles, shell_name, tmp_path
+    in_process, profiles, shell_name, tmp_path
 ):
     """Dropping the shell's choice where a directory pins dev: the pin applies, and it says so."""
-    pinned = up42keys("pin", "dev", cwd=tmp_path)
+    pinned = in_process("pin", "dev", cwd=tmp_path)
     assert pinned.returncode == 0, pinned.stderr
     script = load(shell_name) + "up42keys use --shell prod\nup42keys use --shell -\n"
     result = run_shell(shell_name, script, cwd=tmp_path)
