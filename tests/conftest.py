@@ -67,18 +67,6 @@ class MemoryKeyring(KeyringBackend):
             raise PasswordDeleteError(username)
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Mark the end-to-end tests: those that run the installed command and no CLI in-process.
-
-    scripts/test runs them (``-m end_to_end``) once more against the lowest
-    versions of the dependencies that pyproject.toml allows (.ci/floors.txt).
-    """
-    for item in items:
-        names = getattr(item, "fixturenames", ())
-        if "up42keys" in names and "run" not in names:
-            item.add_marker(pytest.mark.end_to_end)
-
-
 @pytest.fixture(autouse=True)
 def isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Point every directory the tool or keyring could touch at tmp_path."""

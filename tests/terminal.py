@@ -41,9 +41,9 @@ class Terminal:
         self.shown = ""
         # SIGINT at its default: a shell starts background jobs with it ignored, and that
         # disposition would be inherited, so a typed Ctrl-C would end nothing.
+        default_sigint = [require("env"), "--default-signal=INT"]
         self.process = subprocess.Popen(
-            [require("env"), "--default-signal=INT", require("setsid"), "--ctty"]
-            + [installed_command(), *args],
+            [*default_sigint, require("setsid"), "--ctty", installed_command(), *args],
             stdin=follower,
             stdout=subprocess.PIPE,
             stderr=follower,
