@@ -45,8 +45,9 @@ def add_profile(
 ):
     """Add a profile on the fake UP42 as a user does; the one way tests make a profile.
 
-    ``call`` is the ``run`` fixture (in-process, into the memory keyring) or the
-    ``up42keys`` fixture (the installed command, into its keyring file). ``who`` is a
+    ``call`` is the ``run`` fixture (in-process, into the memory keyring), ``in_process``
+    (in-process, into the installed command's keyring file: the cheap set-up for a test of
+    the installed command) or ``up42keys`` (the installed command). ``who`` is a
     project ID (a project profile at ``--api-url`` the fake) or an email (an account
     profile that signs in at the fake); the secret goes in on stdin, API_KEY or
     PASSWORD unless ``secret``. ``check`` asserts that the command succeeded.
