@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import shlex
 import subprocess
 import sys
 import time
@@ -11,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import API_KEY, installed_command
+from tests.conftest import API_KEY, installed_command, run_in_process
 from tests.helpers import claims
 from tests.shellkit import ALL_SHELLS, POSIX_SHELLS, add_prod_and_dev, load, require, run_shell
 from tests.terminal import Terminal
@@ -68,6 +69,34 @@ def test_prompt_shows_profile_state_and_protection(profiles, shell_name):
         "up42:dev?",
         "",
     ]
+
+
+@pytest.mark.parametrize("shell_name", ALL_SHELLS)
+def test_prompt_names_the_environment_credentials_that_commands_use(
+    profiles, server, tmp_path, shell_name
+):
+    """UP42_PROJECT_ID with UP42_PROJECT_API_KEY comes before a pin file and the active profile
+    in commands; the prompt said prod meanwhile. Now it names what ``current`` names."""
+    pinned = run_in_process("pin", "dev", cwd=tmp_path, env={"PWD": str(tmp_path)})
+    assert pinned.returncode == 0, pinned.stderr
+    key = {"UP42_PROJECT_API_KEY": API_KEY, "UP42_API_URL": server.url}
+    cases = [  # the variables, and what the prompt must then show
+        ({"UP42_PROJECT_ID": profiles["prod"], **key}, "up42:(environment)"),
+        ({"UP42_PROJECT_ID": profiles["prod"], "UP42_PROJECT_API_KEY": " "}, "up42:dev!"),
+        ({"UP42_PROJECT_ID": " ", **key}, "up42:dev!"),
+        ({"UP42_PROJECT_ID": profiles["prod"], **key, "UP42KEYS_PROFILE": "dev"}, "up42:dev!"),
+    ]
+    script = load(shell_name) + f"cd {shlex.quote(str(tmp_path))}\n"
+    for variables, _ in cases:
+        assignments = " ".join(f"{name}={shlex.quote(value)}" for name, value in variables.items())
+        script += f"{assignments} __up42keys_ps1; echo '|'\n"
+    result = run_shell(shell_name, script)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split("|\n")[:-1] == [shown for _, shown in cases]
+    for variables, shown in cases:
+        current = run_in_process("current", cwd=tmp_path, env=variables)
+        assert current.returncode == 0, current.stderr
+        assert "up42:" + current.stdout.strip() == shown.rstrip("!"), variables
 
 
 @pytest.mark.parametrize("shell_name", ALL_SHELLS)

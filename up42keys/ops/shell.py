@@ -76,6 +76,7 @@ def init_code(shell: str) -> str:
         .replace("@CACHE_DIR@", quote(paths.default_cache_dir()))
         .replace("@SHELL_FUNCTION_ENV@", SHELL_FUNCTION_ENV)
         .replace("@PIN_FILE@", paths.PIN_FILE)
+        .replace("@ENVIRONMENT_LABEL@", environment.ENVIRONMENT_LABEL)
         .replace("@TRUSTED_PINS_DIR@", paths.TRUSTED_PINS_DIR)
         .replace("@READ_LIMIT@", str(inputs.PIN_LIMIT + 1))
         .replace("@PIN_LIMIT@", str(inputs.PIN_LIMIT))
@@ -111,8 +112,9 @@ _POSIX = r"""# up42keys shell integration for @SHELL@: eval "$(up42keys shell-in
 __up42keys_cache_dir=@CACHE_DIR@
 
 # __up42keys_ps1 [-v VAR] [FORMAT [PROTECTED_FORMAT]]: the profile for the prompt, such as
-# "up42:prod", "up42:prod!" (token expired or missing) or "up42:prod[protected]"; nothing
-# when no profile is active. With -v VAR it sets VAR instead of printing. Starts no process.
+# "up42:prod", "up42:prod!" (token expired or missing), "up42:prod[protected]" or
+# "up42:(environment)"; nothing when no profile is active. With -v VAR it sets VAR instead of
+# printing. Starts no process.
 __up42keys_ps1() {
 @LOCAL@    local __up42keys_var=
     if [[ ${1-} == -v ]]; then
@@ -123,11 +125,17 @@ __up42keys_ps1() {
     local __up42keys_cache=${UP42KEYS_CACHE_DIR:-$__up42keys_cache_dir}
     local __up42keys_name=${UP42KEYS_PROFILE-} __up42keys_expiry= __up42keys_now=
     local __up42keys_format=${1:-${UP42KEYS_PS1_FORMAT:-up42:%s}} __up42keys_out=
+    # The environment's credentials come before a pin file and the active profile, as in
+    # commands (up42keys.environment): both variables set, with more than blanks.
+    if [[ -z $__up42keys_name && -n ${UP42_PROJECT_ID//[[:space:]]/} &&
+          -n ${UP42_PROJECT_API_KEY//[[:space:]]/} ]]; then
+        printf -v __up42keys_out -- "$__up42keys_format" "@ENVIRONMENT_LABEL@"
+    fi
     # The nearest @PIN_FILE@ in this directory or above, judged as commands judge it
     # (up42keys.state.find_pin): this user's regular file, not a symlink, holding one name
     # and at most a newline, trusted for that name. Any other is ignored, and shown.
     local __up42keys_dir=$PWD __up42keys_pin= __up42keys_text= __up42keys_ignored=
-    while [[ -z $__up42keys_name ]]; do
+    while [[ -z $__up42keys_name$__up42keys_out ]]; do
         __up42keys_pin=$__up42keys_dir/@PIN_FILE@
         if [[ -e $__up42keys_pin || -L $__up42keys_pin ]]; then
             __up42keys_text=$'\r'
@@ -150,7 +158,7 @@ __up42keys_ps1() {
         [[ -n $__up42keys_dir ]] || break
         __up42keys_dir=${__up42keys_dir%/*}
     done
-    if [[ -z $__up42keys_name && -f $__up42keys_config/active ]]; then
+    if [[ -z $__up42keys_name$__up42keys_out && -f $__up42keys_config/active ]]; then
         read -r __up42keys_name 2>/dev/null <"$__up42keys_config/active" || :
     fi
     if __up42keys_is_name "$__up42keys_name"; then
@@ -230,13 +238,24 @@ set -g __up42keys_config_dir @CONFIG_DIR@
 set -g __up42keys_cache_dir @CACHE_DIR@
 
 # __up42keys_ps1 [FORMAT [PROTECTED_FORMAT]]: the profile for the prompt, such as "up42:prod",
-# "up42:prod!" (token expired or missing) or "up42:prod[protected]"; nothing when none is active.
+# "up42:prod!" (token expired or missing), "up42:prod[protected]" or "up42:(environment)";
+# nothing when none is active.
 function __up42keys_ps1 --description 'The up42keys profile, for the prompt'
     set -l config $__up42keys_config_dir
     test -n "$UP42KEYS_CONFIG_DIR"; and set config $UP42KEYS_CONFIG_DIR
     set -l cache $__up42keys_cache_dir
     test -n "$UP42KEYS_CACHE_DIR"; and set cache $UP42KEYS_CACHE_DIR
     set -l name $UP42KEYS_PROFILE
+    # The environment's credentials come before a pin file and the active profile, as in
+    # commands (up42keys.environment): both variables set, with more than blanks.
+    if test -z "$name"; and string match -qr -- '\S' "$UP42_PROJECT_ID"
+        and string match -qr -- '\S' "$UP42_PROJECT_API_KEY"
+        set -l format up42:%s
+        test -n "$UP42KEYS_PS1_FORMAT"; and set format $UP42KEYS_PS1_FORMAT
+        test -n "$argv[1]"; and set format $argv[1]
+        printf $format "@ENVIRONMENT_LABEL@"
+        return
+    end
     # The nearest @PIN_FILE@ in this directory or above, judged as commands judge it
     # (up42keys.state.find_pin). fish's read drops bytes that are not UTF-8, so the file's
     # size is compared with what was read: one wc, only where such a file is found.
