@@ -1,7 +1,8 @@
 """``shell-init --cached``: a shell start loads the integration without starting Python.
 
 Through a wrapper ``up42keys`` on PATH that logs each start before running the real
-command: the first shell makes the cache file (two starts: shell-init and completion),
+command: the first shell makes the cache file (bash and zsh: two starts, shell-init and
+completion; fish: shell-init, since fish finds the completion in its own directory),
 the next ones start nothing, and a newer ``up42keys`` (a new install) makes it again.
 """
 
@@ -56,7 +57,20 @@ def test_cached_init_starts_python_only_when_the_command_is_newer(
     assert len(log.read_text().splitlines()) == 4
 
 
-def test_cached_is_refused_for_fish(up42keys):
-    result = up42keys("shell-init", "fish", "--cached")
-    assert result.returncode == 2
-    assert "shell-init fish | source" in result.stderr
+@pytest.mark.shells
+def test_cached_init_in_fish_starts_python_only_when_the_command_is_newer(up42keys, logged_command):
+    """fish had no --cached: every new fish started Python for ``shell-init fish | source``."""
+    directory, log = logged_command
+    loader = up42keys("shell-init", "fish", "--cached")
+    assert loader.returncode == 0, loader.stderr
+    # run_shell puts the installed command first on PATH: the wrapper goes before it.
+    script = f"set -gx PATH {directory} $PATH\n" + loader.stdout + "functions -q __up42keys_ps1\n"
+    for _ in range(3):
+        result = run_shell("fish", script)
+        assert result.returncode == 0, result.stderr
+    assert log.read_text().splitlines() == ["shell-init fish"]
+    cache = Path(os.environ["XDG_CACHE_HOME"]) / "up42keys" / "shell-init.fish"
+    assert cache.read_text() == up42keys("shell-init", "fish").stdout
+    os.utime(cache, (0, 0))  # older than the command: as after a new install
+    assert run_shell("fish", script).returncode == 0
+    assert log.read_text().splitlines() == ["shell-init fish"] * 2

@@ -11,7 +11,7 @@ from up42keys.cli.app import PROG_NAME, SHELL_CHOICE, cli
 from up42keys.cli.completion import whole_description_fish_complete
 from up42keys.cli.render import check_json
 from up42keys.cli.terminal import Styled, echo, echo_parts
-from up42keys.errors import EXIT_ERROR, EXIT_OK, UsageError
+from up42keys.errors import EXIT_ERROR, EXIT_OK
 from up42keys.ops import shell
 
 if TYPE_CHECKING:
@@ -44,26 +44,22 @@ def completion(shell_name: str) -> None:
 @click.option(
     "--cached",
     is_flag=True,
-    help="Print rc-file lines that load this and the completion from a cache (bash, zsh).",
+    help="Print rc-file lines that load this (and the completion) from a cache.",
 )
 def shell_init(shell_name: str, cached: bool) -> None:
     """Print the prompt function and 'use --shell' support for a shell.
 
     bash and zsh: eval "$(up42keys shell-init bash)"; fish: up42keys shell-init fish | source.
     With --cached, print lines for the rc file instead (up42keys shell-init bash --cached
-    >> ~/.bashrc): they load the same code and the completion from a file in the cache,
-    made again only when up42keys was installed anew, so a shell start costs no Python start.
+    >> ~/.bashrc): they load the same code (and in bash and zsh the completion) from a file
+    in the cache, made again only when up42keys was installed anew, so a shell start costs
+    no Python start.
     """
     if not cached:
         echo(shell.init_code(shell_name), nl=False)
         return
     from up42keys.ops import startup
 
-    if shell_name not in startup.SHELLS:
-        raise UsageError(
-            f"--cached is for {' and '.join(startup.SHELLS)}",
-            f"for {shell_name}, use 'up42keys shell-init {shell_name} | source'",
-        )
     echo(startup.loader(shell_name), nl=False)
 
 
