@@ -195,3 +195,50 @@ def test_doctor_reports_a_key_of_a_profile_without_a_secret_and_fix_deletes_it(
     assert stored_secret("prod") is None
     again = in_process("doctor", "--offline")
     assert "keys of profiles without a secret" not in again.stdout + again.stderr
+
+
+# -- a secret stays out of the settings ------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("who", "extra", "secret", "option"),
+    [
+        ("project", ["--api-url", "{url}/gateway/{secret}"], API_KEY, "--api-url"),
+        ("account", ["--client-id", "{secret}"], PASSWORD.replace("-", "_"), "--client-id"),
+        ("account", ["--api-url", "{url}/{secret}"], PASSWORD, "--api-url"),
+    ],
+)
+def test_add_refuses_a_secret_pasted_into_a_setting(
+    in_process, server, project_id, who, extra, secret, option
+):
+    """Issue 18: a key in --client-id or in a URL's path was stored in profiles.toml."""
+    server.add_account(USERNAME, secret)
+    args = [value.format(url=server.url, secret=secret) for value in extra]
+    result = add_profile(
+        in_process, server, "p", project_id if who == "project" else USERNAME, *args, secret=secret
+    )
+    error = one_line_error(result, 2)
+    assert option in error
+    assert secret not in result.stderr + result.stdout
+    assert "the keyring only" in error
+    assert not Path(paths.profiles_file()).exists()
+    assert stored_secret("p") is None
+    assert carrying(server, secret) == 0
+    assert server.requests == []
+
+
+def test_set_secret_refuses_a_key_found_in_the_profiles_url(in_process, server, project_id):
+    path_key = "gw-0123456789abcdef"
+    url = f"{server.url}/{path_key}"
+    add_profile(in_process, server, "prod", project_id, "--api-url", url, "--no-verify", check=True)
+    refused = in_process("set-secret", "prod", "--api-key-stdin", input=path_key + "\n")
+    assert "--api-url" in one_line_error(refused, 2)
+    assert stored_secret("prod") == API_KEY
+    assert profiles_toml()["prod"]["api_url"] == url
+
+
+def test_a_short_secret_found_in_a_url_by_chance_is_not_refused(in_process, server, project_id):
+    """Only secrets of 8 characters or more are looked for: "127.0.0" is in every local URL."""
+    added = add_profile(in_process, server, "prod", project_id, "--no-verify", secret="127.0.0")
+    assert added.returncode == 0, added.stderr
+    assert stored_secret("prod") == "127.0.0"

@@ -53,6 +53,7 @@ def add(
     ``consent`` (``policy``).
     """
     check_can_add(profile.name, force)
+    policy.keep_secret_out(profile, secret)
     try:
         minted = profile.mint_with(secret) if verify else None
     except CredentialsRejectedError as error:  # its fix was set-secret, of nothing stored
@@ -111,6 +112,7 @@ def set_secret(profile: Profile, secret: str, *, verify: bool) -> cache.TokenRec
     profile's ``has_secret`` mark is cleared in the same change. The old key's tokens go.
     """
     keychain.require()
+    policy.keep_secret_out(profile, secret)
     minted = profile.mint_with(secret) if verify else None
     with journal.changing(profile.name) as profiles:
         _refuse_changed_meanwhile(profile, profiles)

@@ -19,6 +19,11 @@ command cannot forget a rule:
   otherwise the secret is dropped in the same change (``has_secret = false``, and the
   key deleted by the journal), and ``set-secret`` stores one for the new host.
 
+- **A secret stays out of the settings.** profiles.toml is a plain file that ``list``,
+  ``export`` and errors show: a key pasted into ``--client-id`` or a URL's path would sit
+  there. ``add`` and ``set-secret`` refuse a secret found in any setting of its profile
+  (``keep_secret_out``) before anything is sent or stored.
+
 The other half (``same_target``): a command that runs on (``exec``'s token file,
 ``Up42Auth``) keeps the profile it started with. When the stored profile is removed,
 or its token would be minted for another project, account or host, renewal stops
@@ -91,6 +96,25 @@ def with_new_secret(old: Profile | None, new: Profile) -> Profile:
     if old is None:
         return new
     return new.replace(protected=old.protected or new.protected, has_secret=True)
+
+
+# A secret this short can occur in a setting by chance ("up42" in https://api.up42.com):
+# only longer ones are looked for.
+SHORTEST_SECRET_LOOKED_FOR = 8
+
+
+def keep_secret_out(profile: Profile, secret: str) -> None:
+    """Refuse ``secret`` when a setting of ``profile`` holds it; the value is not repeated."""
+    if len(secret) < SHORTEST_SECRET_LOOKED_FOR:
+        return
+    for setting, value in profile.definition().items():
+        if isinstance(value, str) and secret in value:
+            option = "--" + setting.replace("_", "-")
+            raise UsageError(
+                f"the {profile.asks_for} appears in {option} (not repeated here); nothing was"
+                " stored or sent",
+                f"give {option} without it: the {profile.asks_for} goes to the keyring only",
+            )
 
 
 def same_target(started: Target, now: Target | None) -> Target:
