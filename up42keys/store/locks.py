@@ -54,6 +54,11 @@ ENOUGH_FILES = 256
 
 if TYPE_CHECKING:
     import filelock
+
+try:  # at import, since with no file left to open it could not be imported
+    import resource
+except ImportError:  # Windows
+    resource = None  # type: ignore[assignment]
 # A holder that beats but keeps the lock this many mints' length is blocked, not slow.
 HELD_MINTS = 3
 
@@ -121,10 +126,7 @@ def _system_limits() -> Iterator[None]:
     except OSError as error:
         if error.errno not in (errno.EMFILE, errno.ENFILE):
             raise
-        raise SystemLimitError(
-            f"the system lets this process open no more files{_file_limit()}",
-            f"run the command again in a shell where 'ulimit -n {ENOUGH_FILES}' works",
-        ) from None
+        raise no_more_files() from None
     except RuntimeError as error:  # "can't start new thread"
         if "thread" not in str(error):
             raise
@@ -232,13 +234,13 @@ def token_locks(names: Iterable[str]) -> Iterator[None]:
             pass
 
 
-def _file_limit() -> str:
-    """`` (ulimit -n: N)``, where the system says (not on Windows)."""
-    try:
-        import resource
-    except ImportError:
-        return ""
-    return f" (ulimit -n: {resource.getrlimit(resource.RLIMIT_NOFILE)[0]})"
+def no_more_files() -> SystemLimitError:
+    """The error for EMFILE or ENFILE, with the limit the process has (not on Windows)."""
+    shown = f" (ulimit -n: {resource.getrlimit(resource.RLIMIT_NOFILE)[0]})" if resource else ""
+    return SystemLimitError(
+        f"the system lets this process open no more files{shown}",
+        f"run the command again in a shell where 'ulimit -n {ENOUGH_FILES}' works",
+    )
 
 
 def _gate_open() -> bool:
