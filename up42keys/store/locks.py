@@ -52,15 +52,16 @@ MOST_HELD = 8
 # the fix of a SystemLimitError asks for this many.
 ENOUGH_FILES = 256
 
+# A holder that beats but keeps the lock this many mints' length is blocked, not slow.
+HELD_MINTS = 3
+
 if TYPE_CHECKING:
     import filelock
 
-try:  # at import, since with no file left to open it could not be imported
+try:  # at import: with no file left to open, it could not be imported when needed
     import resource
 except ImportError:  # Windows
     resource = None  # type: ignore[assignment]
-# A holder that beats but keeps the lock this many mints' length is blocked, not slow.
-HELD_MINTS = 3
 
 
 @contextmanager
