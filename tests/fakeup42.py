@@ -92,6 +92,8 @@ class FakeUp42:
         # Seconds the server's clock (its Date header) runs ahead of the real one.
         self.clock_offset = 0.0
         self.faults: deque[Fault] = deque()
+        # Answers of the userinfo endpoint (up42-py's workspace ID) in place of the normal one.
+        self.userinfo_faults: deque[Fault] = deque()
         self.requests: list[Recorded] = []
         self.mints = 0
         self.grants: dict[str, int] = {}
@@ -237,6 +239,8 @@ class FakeUp42:
             target = urllib.parse.parse_qs(query).get("to", [""])[0]
             fault = Fault(status=307, json_body={}, headers={"Location": target})
             self._answer_fault(request, fault)
+        elif path == USERINFO_PATH and self.userinfo_faults:
+            self._answer_fault(request, self.userinfo_faults.popleft())
         elif path == USERINFO_PATH:
             workspace = self.workspaces.get(claims["sub"], claims["sub"])
             self._json(request, 200, {"sub": workspace, "email": claims["sub"]})

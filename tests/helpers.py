@@ -5,12 +5,13 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from pathlib import Path
 from typing import Any
 
 import jwt
 import pytest
 
-from tests.conftest import API_KEY, PASSWORD
+from tests.conftest import API_KEY, PASSWORD, run_installed
 from up42keys import files
 
 USERNAME = "jane@example.com"
@@ -107,3 +108,14 @@ def carrying(server, secret: str) -> int:
             found += secret in base64.b64decode(authorization.split()[1]).decode(errors="replace")
         found += secret in request.body
     return found
+
+
+def environment_in(directory: Path) -> dict[str, str]:
+    """The environment of a command run in ``directory`` as a shell runs it there: its
+    ``PWD`` names the directory, which is how up42keys finds a directory's pin."""
+    return {**os.environ, "PWD": str(directory)}
+
+
+def in_directory(directory: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """The installed command run in ``directory``, as a user who has cd'ed there."""
+    return run_installed(*args, cwd=directory, env=environment_in(directory))

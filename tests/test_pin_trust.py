@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import installed_command
-from tests.helpers import claims
+from tests.helpers import claims, environment_in, in_directory
 from tests.shellkit import ALL_SHELLS, POSIX_SHELLS, add_prod_and_dev, load, require, run_shell
 from up42keys import inputs, paths
 
@@ -39,27 +39,10 @@ def profiles(up42keys, server, project_id):
     return made
 
 
-def in_directory(directory: Path) -> dict[str, str]:
-    """The environment of a command run in ``directory`` as a shell runs it there."""
-    return {"PWD": str(directory)}
-
-
-def run_in(directory: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [installed_command(), *args],
-        capture_output=True,
-        text=True,
-        cwd=directory,
-        env={**os.environ, **in_directory(directory)},
-        timeout=60,
-        check=False,
-    )
-
-
 def pinned_then_replaced(directory: Path, write: Callable[[Path], None]) -> None:
     """``pin prod`` here (a trust record for prod), then the file replaced by ``write``."""
     directory.mkdir()
-    assert run_in(directory, "pin", "prod").returncode == 0
+    assert in_directory(directory, "pin", "prod").returncode == 0
     (directory / PIN).unlink()
     write(directory / PIN)
 
@@ -141,8 +124,8 @@ def test_the_prompt_and_the_commands_never_disagree_on_a_pin_file(profiles, tmp_
         pinned_then_replaced(root / case, write)
     commands, outputs = {}, {}
     for case in HOSTILE:
-        current = run_in(root / case, "current")
-        ran = run_in(root / case, "exec", "--", "sh", "-c", 'printf %s "$UP42KEYS_PROFILE"')
+        current = in_directory(root / case, "current")
+        ran = in_directory(root / case, "exec", "--", "sh", "-c", 'printf %s "$UP42KEYS_PROFILE"')
         warnings = [line for line in current.stderr.splitlines() if "ignoring" in line]
         commands[case] = (current.stdout.strip(), bool(warnings))
         outputs[case] = (current, ran, warnings)
@@ -215,7 +198,7 @@ def peak_memory_kib(directory: Path, *args: str) -> tuple[int, str]:
     process = subprocess.Popen(
         [installed_command(), *args],
         cwd=directory,
-        env={**os.environ, **in_directory(directory)},
+        env=environment_in(directory),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
@@ -248,18 +231,18 @@ def test_a_cloned_repository_pinning_protected_prod_gets_no_token_for_it(
     repository = tmp_path / "clone"
     repository.mkdir()
     (repository / PIN).write_text("prod\n")
-    token = run_in(repository, "token")
+    token = in_directory(repository, "token")
     assert token.returncode == 0, token.stderr
     assert claims(token.stdout)["sub"] == profiles["dev"]
     assert token.stderr.count("\n") == 1
     assert f"ignoring {repository / PIN}: it names profile 'prod' and is not trusted" in (
         token.stderr
     )
-    ran = run_in(repository, "exec", "--", "sh", "-c", 'printf %s "$UP42_PROJECT_ID"')
+    ran = in_directory(repository, "exec", "--", "sh", "-c", 'printf %s "$UP42_PROJECT_ID"')
     assert (ran.returncode, ran.stdout) == (0, profiles["dev"])
     # Without an active profile there is nothing to fall back on: an error, not prod.
     (Path(paths.config_dir()) / "active").unlink()
-    none = run_in(repository, "token")
+    none = in_directory(repository, "token")
     assert none.returncode != 0
     assert none.stdout == ""
     assert up42keys("use", "dev").returncode == 0
@@ -267,11 +250,11 @@ def test_a_cloned_repository_pinning_protected_prod_gets_no_token_for_it(
     # The fix printed works: 'pin --trust' there, and prod is used (the user chose it).
     fix = token.stderr.split("trust it: ", 1)[1].strip()
     assert run_shell("sh", fix).returncode == 0
-    assert run_in(repository, "current").stdout == "prod\n"
-    assert claims(run_in(repository, "token").stdout)["sub"] == profiles["prod"]
+    assert in_directory(repository, "current").stdout == "prod\n"
+    assert claims(in_directory(repository, "token").stdout)["sub"] == profiles["prod"]
     # Trust is for the content: a pull that pins another profile is untrusted again.
     (repository / PIN).write_text("dev\n")
-    changed = run_in(repository, "current", "--explain")
+    changed = in_directory(repository, "current", "--explain")
     assert changed.stdout == "dev (the active profile)\n"
     assert "'dev' and is not trusted" in changed.stderr
 
@@ -279,28 +262,28 @@ def test_a_cloned_repository_pinning_protected_prod_gets_no_token_for_it(
 def test_pin_trusts_what_it_writes_and_off_forgets_it(profiles, tmp_path):
     directory = tmp_path / "mine"
     directory.mkdir()
-    assert run_in(directory, "pin", "prod").returncode == 0
+    assert in_directory(directory, "pin", "prod").returncode == 0
     record = Path(paths.trust_record(str(directory / PIN)))
     assert record.read_text() == "prod\n"
-    assert run_in(directory, "current").stdout == "prod\n"
-    assert run_in(directory, "pin", "--off").returncode == 0
+    assert in_directory(directory, "current").stdout == "prod\n"
+    assert in_directory(directory, "pin", "--off").returncode == 0
     assert not record.exists()
     (directory / PIN).write_text("prod\n")
-    assert run_in(directory, "current").stdout == "dev\n"
+    assert in_directory(directory, "current").stdout == "dev\n"
 
 
 def test_pin_trust_refuses_a_file_the_rule_refuses_and_needs_a_file(profiles, tmp_path):
     directory = tmp_path / "bad"
     directory.mkdir()
-    nothing = run_in(directory, "pin", "--trust")
+    nothing = in_directory(directory, "pin", "--trust")
     assert nothing.returncode == 2
     assert "nothing to trust" in nothing.stderr
     (directory / PIN).write_bytes(b"prod\r\n")
-    refused = run_in(directory, "pin", "--trust")
+    refused = in_directory(directory, "pin", "--trust")
     assert refused.returncode == 2, refused.stderr
     assert "does not hold one profile name on one line" in refused.stderr
     assert not Path(paths.trust_record(str(directory / PIN))).exists()
-    assert run_in(directory, "pin", "--trust", "prod").returncode == 2
+    assert in_directory(directory, "pin", "--trust", "prod").returncode == 2
 
 
 # -- a SIGKILL during pin ---------------------------------------------------------------------
@@ -311,7 +294,7 @@ KILLS = 36
 def test_sigkill_during_pin_leaves_nothing_after_doctor_fix(profiles, tmp_path):
     directory = tmp_path / "project"
     directory.mkdir()
-    env = {**os.environ, **in_directory(directory)}
+    env = environment_in(directory)
     rng = random.Random(18)  # noqa: S311 - kill delays, not secrets
     kills = runs = 0
     while kills < KILLS and runs < 4 * KILLS:
@@ -343,7 +326,7 @@ def test_sigkill_during_pin_leaves_nothing_after_doctor_fix(profiles, tmp_path):
         ]
 
     before = leftovers()
-    fixed = run_in(directory, "doctor", "--fix", "--offline")
+    fixed = in_directory(directory, "doctor", "--fix", "--offline")
     after = leftovers()
     print(
         f"\npin: {kills} SIGKILLs in {runs} runs; {len(before)} temporary files"

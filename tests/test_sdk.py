@@ -12,6 +12,7 @@ its internals, here in the test and never in the product.
 from __future__ import annotations
 
 import copy
+import gzip
 import importlib.metadata
 import textwrap
 import time
@@ -21,9 +22,10 @@ import pytest
 
 import up42keys
 from tests.conftest import API_KEY, PASSWORD
-from tests.fakeup42 import STAC_PATH, USERINFO_PATH, FakeUp42, closed_port_url
+from tests.fakeup42 import STAC_PATH, USERINFO_PATH, FakeUp42, Fault, closed_port_url
 from tests.helpers import add_profile, run_python
 from tests.test_python_api import outlived_three_tokens
+from up42keys import inputs
 
 USERNAME = "jane@example.com"
 PROXY_VARIABLES = (
@@ -193,6 +195,30 @@ def test_a_failed_userinfo_changes_nothing_in_the_sdk(server, up42, account, mon
         up42keys.sdk.authenticate("me")
     assert up42.base.workspace._session is None
     assert {name: getattr(up42.host, name) for name in up42py.HOST_NAMES} == before
+
+
+HOSTILE_USERINFO = {
+    "nested too deeply": Fault(raw_body=b"[" * 100_000 + b"]" * 100_000),
+    "more than 1 MiB": Fault(json_body={"sub": "w", "pad": "x" * (2 * inputs.MIB)}),
+    "gzip bomb": Fault(
+        raw_body=gzip.compress(b'{"sub": "' + b"x" * (64 * inputs.MIB) + b'"}'),
+        headers={"Content-Encoding": "gzip"},
+    ),
+    "not UTF-8": Fault(raw_body=b'{"sub": "\xff"}'),
+}
+
+
+@pytest.mark.parametrize("case", HOSTILE_USERINFO)
+def test_a_hostile_userinfo_answer_is_one_error(server, up42, account, case) -> None:
+    """The userinfo answer goes through the one reader, as every server answer does: one
+    Up42UnavailableError, never a RecursionError or the whole body in memory."""
+    server.userinfo_faults.append(HOSTILE_USERINFO[case])
+    with pytest.raises(up42keys.Up42UnavailableError) as raised:
+        up42keys.sdk.authenticate("me")
+    assert len(str(raised.value).splitlines()) == 1
+    expected = {"gzip bomb": "more than 1 MiB", "not UTF-8": "not UTF-8"}.get(case, case)
+    assert expected in str(raised.value)
+    assert up42.base.workspace._session is None
 
 
 def test_sdk_in_a_user_process(server, up42keys, isolated_home) -> None:

@@ -8,16 +8,14 @@ fails here. A new command must be added to COMMANDS_RUN, or the first test fails
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 import uuid
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import API_KEY, PASSWORD, installed_command
+from tests.conftest import API_KEY, PASSWORD
 from tests.fakeup42 import FakeUp42
-from tests.helpers import add_profile, claims
+from tests.helpers import add_profile, claims, in_directory
 from up42keys.cli import cli
 
 pytestmark = pytest.mark.smoke
@@ -111,16 +109,3 @@ def test_every_command_once(up42keys, server: FakeUp42, tmp_path: Path) -> None:
     assert checks["profiles"] == "ok", doctor.stdout
     assert in_directory(project, "pin", "--off").returncode == 0
     assert not (project / ".up42keys-profile").exists()
-
-
-def in_directory(directory: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    """The installed command run in ``directory``, as a user who has cd'ed there."""
-    return subprocess.run(
-        [installed_command(), *args],
-        capture_output=True,
-        text=True,
-        cwd=directory,
-        env={**os.environ, "PWD": str(directory)},
-        timeout=60,
-        check=False,
-    )

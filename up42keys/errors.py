@@ -93,6 +93,11 @@ class LockTimeoutError(Up42KeysError):
     (exit 1)."""
 
 
+class SystemLimitError(Up42KeysError):
+    """The system refused a process what a lock needs: no more open files (``ulimit -n``)
+    or no more threads; nothing was changed (exit 1)."""
+
+
 class ProfileChangedError(Up42KeysError):
     """The profile a running command started with was removed or re-pointed; it stops
     renewing rather than serve another project or send its secret to another host (exit 1)."""

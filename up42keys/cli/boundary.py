@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 
 import click
@@ -68,6 +69,10 @@ def main(argv: list[str] | None = None) -> int:  # noqa: PLR0911 - one exit per 
     except BrokenPipeError:
         return output.discard_stdout()
     except OSError as error:
+        if error.errno in (errno.EMFILE, errno.ENFILE):  # its fix is a limit, not a path
+            from up42keys.store import locks
+
+            return fail(locks.no_more_files())
         # A full disk, a read-only or misplaced directory: the system's reason, not a traceback.
         where = f" ({error.filename})" if error.filename else ""
         problem = f"{error.strerror or error}{where}"

@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from up42keys.errors import Up42KeysError, Up42UnavailableError, UsageError
+from up42keys.errors import InputError, Up42KeysError, Up42UnavailableError, UsageError
 from up42keys.remote.accounts import TOKEN_PATH
 
 if TYPE_CHECKING:
@@ -85,10 +85,29 @@ def bind(
 
 
 def _workspace_id(session: Any, url: str, request_error: type[Exception]) -> str:
-    """The ``sub`` of the userinfo endpoint, which up42-py's authenticate takes as the ID."""
+    """The ``sub`` of the userinfo endpoint, which up42-py's authenticate takes as the ID.
+
+    The answer is a server's like any other, so it is read as the client reads one
+    (``remote.bodies``: at most 1 MiB on the wire and after one layer of gzip or deflate,
+    which is all it asks for) and parsed by the one reader (``inputs``: UTF-8, nested at
+    most 32 deep), not by ``requests``' ``.json()``, which has no bound on size or depth.
+    """
+    from up42keys import inputs
+    from up42keys.remote import bodies
+
     try:
-        workspace_id = session.get(url).json()["sub"]
-    except (request_error, ValueError, KeyError, TypeError) as error:
+        headers = {"Accept-Encoding": bodies.ACCEPT_ENCODING}
+        with session.get(url, headers=headers, stream=True) as response:
+            chunks = response.raw.stream(64 * inputs.KIB, decode_content=False)
+            content = bodies.read(url, response.headers.get("Content-Encoding", ""), chunks)
+        document: Any = inputs.parse_json(inputs.decode(content, "the answer"), "the answer")
+        workspace_id = document["sub"]
+    except InputError as error:
+        raise Up42UnavailableError(
+            f"{url} did not give the workspace ID (the answer {error.problem}); "
+            f"check the profile with 'up42keys doctor'"
+        ) from None
+    except (request_error, KeyError, TypeError) as error:
         raise Up42UnavailableError(
             f"{url} did not give the workspace ID ({type(error).__name__}); "
             f"check the profile with 'up42keys doctor'"

@@ -90,7 +90,7 @@ def get_record(
         if record is not None:
             return record
     try:
-        with locks.profile_lock(name):
+        with locks.token_locks([name]):
             target = policy.same_target(target, profile_file.reloaded(target))
             if not refresh:
                 record = cache.fresh_record(name, min_ttl, target.cache_key)

@@ -74,8 +74,10 @@ the new profile active and at worst no current-token, which the next change
 writes again. A mint writes the token record, then (under the store lock)
 current-token; commands that mint finish a pending change first.
 
-Lock order, always: the profiles' token locks (``locks.profile_lock``), in
-sorted order of their names (a pending change's included); then the store lock
+Lock order, always: the profiles' token locks (``locks.token_locks``), in
+sorted order of their names (a pending change's included), or for a change of
+many profiles the gate that stands for all of them (one open file, however many
+profiles; ``up42keys.store.locks`` says how); then the store lock
 (``profile_file.locked``); a keyring lock, where one is taken, innermost. Readers
 take no lock.
 """
@@ -200,8 +202,7 @@ def _changing(
         pending = _read_journal()
         wanted = set(names) | (pending[1].names if pending else set())
         with contextlib.ExitStack() as stack:
-            for name in sorted(wanted):
-                stack.enter_context(locks.profile_lock(name))
+            stack.enter_context(locks.token_locks(wanted))
             stack.enter_context(profile_file.locked())
             pending = _read_journal()
             if pending is not None and not pending[1].names <= wanted:

@@ -13,27 +13,79 @@ when another holder takes the lock. A holder that ends frees the lock (the OS
 releases it); one that is stopped or frozen beats no more (the error after
 ``wait``), and one that beats but holds the lock for ``HELD_MINTS`` mints is
 blocked on something that will not end by itself (the error then too).
+
+The token locks (``token_locks``: one per profile, held by a mint and by a change of that
+profile) cost an open file and a beating thread each while held. A change of more than
+``MOST_HELD`` profiles (an ``import`` of hundreds) would run out of either (``ulimit -n 64``
+let an import of 58 profiles through, not 60), so it holds none of them: it closes the gate
+(``locks/.tokens.lock``), the lock every holder of token locks must find open once it holds
+them, and then takes and at once lets go of each of its profiles' locks in turn. Whoever
+holds one of them found the gate open before it closed, so the change waits for it to
+finish; whoever comes later finds the gate closed, lets go of what it holds and waits for
+the gate to open (it never waits for the gate while holding a token lock, the closer may
+be about to take it). So a closed gate is as good as all the token locks held, for a cost
+that does not grow with the number of profiles: the gate, and one token lock at a time.
+Where the system still refuses an open file or a thread, that is a ``SystemLimitError``
+(one line, with its fix), and nothing is held.
 """
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import os
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 from up42keys import files, paths, settings
-from up42keys.errors import LockTimeoutError
+from up42keys.errors import LockTimeoutError, SystemLimitError
 
 HOLDER_SUFFIX = ".holder"
+# The gate's lock name: a leading '.' is never a profile's name.
+GATE = ".tokens"
+# A change of more profiles than this closes the gate instead of holding a lock for each.
+MOST_HELD = 8
+# What a process needs open at once to change any number of profiles, with room to spare:
+# the fix of a SystemLimitError asks for this many.
+ENOUGH_FILES = 256
+
 # A holder that beats but keeps the lock this many mints' length is blocked, not slow.
 HELD_MINTS = 3
 
+if TYPE_CHECKING:
+    import filelock
+
+try:  # at import: with no file left to open, it could not be imported when needed
+    import resource
+except ImportError:  # Windows
+    resource = None  # type: ignore[assignment]
+
 
 @contextmanager
-def hold(lock_path: str, what: str) -> Iterator[None]:
-    """Hold the lock at ``lock_path``; give up when one holder kept it longer than a mint."""
+def hold(lock_path: str, what: str, *, beating: bool = True) -> Iterator[None]:
+    """Hold the lock at ``lock_path``; give up when one holder kept it longer than a mint.
+
+    ``beating`` False: no stamp and no beat, for a lock held only long enough to know that
+    its holder has gone (a waiter then takes the time it waited from the last holder's).
+    """
+    with _system_limits():
+        lock = _acquire(lock_path, what)
+    stop = threading.Event()
+    try:
+        if beating and lock.lock_counter == 1:
+            with _system_limits():
+                _start_beating(lock_path + HOLDER_SUFFIX, beat(settings.lock_timeout()), stop)
+        yield
+    finally:
+        stop.set()
+        lock.release()
+
+
+def _acquire(lock_path: str, what: str) -> filelock.FileLock:
+    """The lock at ``lock_path``, taken; waited for as long as its holder makes progress."""
     import filelock
 
     files.ensure_private_dir(os.path.dirname(lock_path))
@@ -63,14 +115,26 @@ def hold(lock_path: str, what: str) -> Iterator[None]:
                     f"{_named(holder)}",
                     f"try again, or allow more time with {settings.TIMEOUT_ENV}",
                 ) from None
-    beating = threading.Event()
+    return lock
+
+
+@contextmanager
+def _system_limits() -> Iterator[None]:
+    """No more open files, or no more threads, as a SystemLimitError rather than a traceback
+    (or the generic "check that path and the disk" that an OSError gets at the boundary)."""
     try:
-        if lock.lock_counter == 1:
-            _start_beating(holder_path, beat(wait), beating)
         yield
-    finally:
-        beating.set()
-        lock.release()
+    except OSError as error:
+        if error.errno not in (errno.EMFILE, errno.ENFILE):
+            raise
+        raise no_more_files() from None
+    except RuntimeError as error:  # "can't start new thread"
+        if "thread" not in str(error):
+            raise
+        raise SystemLimitError(
+            f"the system lets this process start no more threads ({error})",
+            "run the command again once fewer processes run (or raise 'ulimit -u')",
+        ) from None
 
 
 def beat(wait: float) -> float:
@@ -134,6 +198,63 @@ def _named(holder: bytes | None) -> str:
 
 @contextmanager
 def profile_lock(record_name: str) -> Iterator[None]:
-    """One mint at a time per profile, across processes."""
+    """One mint at a time per profile, across processes: the token lock alone, without the
+    gate (``token_locks`` takes both, as every holder must)."""
     with hold(paths.lock_file(record_name), f"profile {record_name!r}"):
         yield
+
+
+@contextmanager
+def token_locks(names: Iterable[str]) -> Iterator[None]:
+    """The token locks of ``names``, in sorted order, with the gate open; or, for more than
+    ``MOST_HELD`` names, the gate closed, which is as good (the module's docstring).
+
+    Every holder of token locks takes them here: a mint (one name) and a change (its
+    profiles'). Inside a process that closed the gate, the gate is open to it (the lock is
+    reentrant), so a change may mint or nest.
+    """
+    wanted = sorted(set(names))
+    if len(wanted) > MOST_HELD:
+        with hold(paths.lock_file(GATE), "the tokens of every profile"):
+            for name in wanted:
+                # Whoever holds it found the gate open before it closed: let it finish.
+                with hold(paths.lock_file(name), f"profile {name!r}", beating=False):
+                    pass
+            yield
+        return
+    while True:
+        with contextlib.ExitStack() as stack:
+            for name in wanted:
+                stack.enter_context(profile_lock(name))
+            if _gate_open():
+                yield
+                return
+        # Closed: wait for it with no token lock held, since its closer may be about to
+        # take one of them; then take them all again.
+        with hold(paths.lock_file(GATE), "the tokens of every profile", beating=False):
+            pass
+
+
+def no_more_files() -> SystemLimitError:
+    """The error for EMFILE or ENFILE, with the limit the process has (not on Windows)."""
+    shown = f" (ulimit -n: {resource.getrlimit(resource.RLIMIT_NOFILE)[0]})" if resource else ""
+    return SystemLimitError(
+        f"the system lets this process open no more files{shown}",
+        f"run the command again in a shell where 'ulimit -n {ENOUGH_FILES}' works",
+    )
+
+
+def _gate_open() -> bool:
+    """Whether no other process has closed the gate, at this instant (it does not wait)."""
+    import filelock
+
+    lock_path = paths.lock_file(GATE)
+    files.ensure_private_dir(os.path.dirname(lock_path))
+    lock = filelock.FileLock(lock_path, mode=files.FILE_MODE, is_singleton=True)
+    try:
+        with _system_limits():
+            lock.acquire(blocking=False)
+    except filelock.Timeout:
+        return False
+    lock.release()
+    return True
