@@ -137,7 +137,9 @@ def test_a_keyring_that_fails_at_start_costs_the_renewals_and_says_so(server, re
     project = str(uuid.uuid4())
     server.add_project(project, API_KEY)
     add_profile(run_in_process, server, "dev", project, check=True)  # a token is cached
-    server.token_ttl = 3
+    # Six seconds: exec must start on that cached token (its keyring is locked) before the
+    # token nears its end, and a loaded machine took more than 2 s to start it.
+    server.token_ttl = 6
     assert run_installed("token", "--refresh", "dev").returncode == 0
     log.write_text("")
     with exec_watcher("dev", {**env, "UP42KEYS_TEST_KEYRING_LOCKED": "1"}, renewals=1) as process:
