@@ -299,6 +299,10 @@ def run_in_process(
             os.chdir(cwd)
         with CliRunner().isolation(input=input) as (stdout, stderr, _):
             code = cli.main(list(args))
+            # What was written to sys.stderr itself (not through click.echo) waits in its
+            # buffer, which a process flushes at exit.
+            sys.stdout.flush()
+            sys.stderr.flush()
     finally:
         keyring.set_keyring(saved_keyring)
         os.chdir(saved_directory)

@@ -446,9 +446,16 @@ def test_fast_and_full_path_agree(case, profiles, server, isolated_home, tmp_pat
         )
         return result.returncode, normalized(result.stdout, known), result.stderr
 
+    def run_full(argv: list[str]) -> tuple[int, str, str]:
+        """The full path in-process (``cli.main``, as FULL_PATH runs it), from the saved state."""
+        shutil.rmtree(isolated_home)
+        shutil.copytree(saved, isolated_home)
+        result = run_in_process(*argv, env=env, cwd=workdir)
+        return result.returncode, normalized(result.stdout, known), result.stderr
+
     for command in case.commands:
         fast = run([installed_command(), *command])
-        full = run([sys.executable, "-c", FULL_PATH, *command])
+        full = run_full(command)
         assert fast == full, (case.name, command)
 
 

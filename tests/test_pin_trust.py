@@ -296,20 +296,33 @@ def test_sigkill_during_pin_leaves_nothing_after_doctor_fix(profiles, tmp_path):
     directory.mkdir()
     env = environment_in(directory)
     rng = random.Random(18)  # noqa: S311 - kill delays, not secrets
-    kills = runs = 0
-    while kills < KILLS and runs < 4 * KILLS:
-        runs += 1
-        process = subprocess.Popen(
+
+    def start_pin() -> subprocess.Popen[bytes]:
+        return subprocess.Popen(
             [installed_command(), "pin", rng.choice(["prod", "dev"])],
             cwd=directory,
             env=env,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        time.sleep(rng.uniform(0.05, 0.6))
+
+    # One run to its end says how long a pin takes on this machine now; each kill lands at a
+    # random point of that, and a run that ends first aims the next kills earlier, so the
+    # loop reaches KILLS kills however fast or loaded the machine is (as test_crash does).
+    begin = time.monotonic()
+    assert start_pin().wait(timeout=60) == 0
+    duration = time.monotonic() - begin
+    kills = runs = 0
+    while kills < KILLS:
+        runs += 1
+        process = start_pin()
+        time.sleep(rng.uniform(0.2, 1.0) * duration)
         if process.poll() is None:
             process.send_signal(signal.SIGKILL)
             kills += 1
+            duration *= 1.02
+        else:
+            duration *= 0.85
         process.wait()
         assert (
             (directory / PIN).read_text() in ("prod\n", "dev\n")

@@ -149,6 +149,12 @@ def shown(path: str) -> str:
 _warned: set[str] = set()
 
 
+def forget_warnings() -> None:
+    """A new command reports an ignored pin file again: ``cli.main`` starts each with this,
+    once in the command's process, and at each call of a program (or test) that calls it."""
+    _warned.clear()
+
+
 def _warn_once(line: str) -> None:
     import sys
 

@@ -7,7 +7,7 @@ import os
 
 import click
 
-from up42keys import complete, errors, output
+from up42keys import complete, errors, output, selection
 from up42keys.cli.app import PROG_NAME, cli
 from up42keys.cli.terminal import Styled, echo, echo_parts
 from up42keys.errors import EXIT_ERROR, CancelledError, Up42KeysError, UsageError
@@ -43,6 +43,7 @@ def usage_message(error: click.UsageError) -> str:
 
 def main(argv: list[str] | None = None) -> int:  # noqa: PLR0911 - one exit per kind of error
     """Run the command line; the one place where errors become a line on stderr and an exit code."""
+    selection.forget_warnings()
     try:
         result = cli.main(
             args=argv,
