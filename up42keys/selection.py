@@ -108,7 +108,7 @@ def resolve(
     empty argument is a name too (an invalid one), not the lack of one. A pin file
     that the rule refuses or this user has not trusted (``state.find_pin``) chooses
     nothing: the active profile applies, and ``report`` gets one line that says so
-    (by default, stderr gets it once per process; the fast path passes one that raises,
+    (by default, stderr gets it once per command; the fast path passes one that raises,
     so that the full path reports it).
     """
     if argument is not None:
