@@ -178,7 +178,7 @@ REPOSITORY = Path(__file__).resolve().parent.parent
 
 
 def reinstall_command() -> str:
-    """The command, run in the repository, that installs the working tree as scripts/test does."""
+    """The command, run in the repository, that reinstalls the working tree with pip."""
     python = Path(sys.executable)
     with contextlib.suppress(ValueError):
         python = python.relative_to(REPOSITORY)
