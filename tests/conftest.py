@@ -20,6 +20,7 @@ from click.testing import CliRunner
 from keyring.backend import KeyringBackend
 
 from tests.fakeup42 import FakeUp42
+from tests.forkserver import ForkServer
 from up42keys import cli
 
 API_KEY = "test-api-key-" + "s3cr3t" * 4
@@ -262,6 +263,14 @@ def run_installed(
         check=False,
         cwd=cwd,
     )
+
+
+@pytest.fixture(scope="session")
+def fork_server() -> Iterator[ForkServer]:
+    """One fork server per pytest worker, for the loops of many runs (tests/forkserver.py)."""
+    server = ForkServer(installed_command())
+    yield server
+    server.close()
 
 
 @pytest.fixture

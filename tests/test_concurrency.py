@@ -1,6 +1,8 @@
 """Real processes at once: one mint per profile, no lost profile, no torn file, bounded waits.
 
-The processes are the installed ``up42keys``. A ``sitecustomize`` module on
+The processes are the installed ``up42keys`` (one in ``INSTALLED_EVERY``) and children of
+the fork server (tests/forkserver.py: the same code, its imports paid once). A
+``sitecustomize`` module on
 their PYTHONPATH only observes them: it holds each at a start barrier, and
 notes when one is about to wait for a profile's lock, so that the test can
 release that lock once every process is past its first look at the cache.
@@ -21,6 +23,7 @@ import filelock
 import pytest
 
 from tests.conftest import API_KEY, installed_command, run_in_process
+from tests.forkserver import Child, ForkServer
 from tests.helpers import add_profile, claims
 from up42keys import cache, files, paths, settings, state
 
@@ -30,6 +33,10 @@ else:
     import tomli as tomllib
 
 PROCESSES = 24
+# In the loops of processes at once (here, tests/test_keyring_lock.py, the storm of
+# tests/test_hostile_files.py), one in this many is the installed command, its launcher and
+# imports included; the fork server starts the others.
+INSTALLED_EVERY = 4
 
 HOOK = """
 import os
@@ -69,7 +76,13 @@ def hooks(tmp_path: Path) -> dict[str, str]:
     }
 
 
-def spawn(args: list[str], env: dict[str, str], stdin: str = "") -> subprocess.Popen[str]:
+def spawn(
+    args: list[str], env: dict[str, str], stdin: str = "", fork_server: ForkServer | None = None
+) -> subprocess.Popen[str] | Child:
+    """``up42keys ARGS`` with ``env`` over this environment: installed, or forked when given."""
+    if fork_server is not None:
+        environment = {**os.environ, **env}
+        return fork_server.start(args, environment, stdin=stdin, stdout="pipe", stderr="pipe")
     process = subprocess.Popen(
         [installed_command(), *args],
         stdin=subprocess.PIPE,
@@ -84,13 +97,22 @@ def spawn(args: list[str], env: dict[str, str], stdin: str = "") -> subprocess.P
     return process
 
 
-def finish(processes: list[subprocess.Popen[str]]) -> list[tuple[int, str, str]]:
+def finish(
+    processes: list[subprocess.Popen[str] | Child], timeout: float = 120
+) -> list[tuple[int, str, str]]:
     results = []
     for process in processes:
-        process.stdin = None  # closed by spawn, once the input was written
-        stdout, stderr = process.communicate(timeout=120)
+        if isinstance(process, subprocess.Popen):
+            process.stdin = None  # closed by spawn, once the input was written
+        stdout, stderr = process.communicate(timeout=timeout)
+        assert process.returncode is not None
         results.append((process.returncode, stdout, stderr))
     return results
+
+
+def way(fork_server: ForkServer, number: int) -> ForkServer | None:
+    """How the ``number``-th process of a loop runs: installed one in INSTALLED_EVERY."""
+    return None if number % INSTALLED_EVERY == 0 else fork_server
 
 
 def wait_for(condition: Callable[[], bool], seconds: float = 120) -> None:
@@ -102,7 +124,7 @@ def wait_for(condition: Callable[[], bool], seconds: float = 120) -> None:
 
 @pytest.mark.parametrize("cache_state", ["empty", "expired"])
 def test_stampede_of_processes_mints_once(
-    up42keys, server, project_id, hooks, tmp_path, cache_state
+    up42keys, server, project_id, hooks, tmp_path, cache_state, fork_server
 ):
     add_profile(run_in_process, server, "prod", project_id, "--no-verify", check=True)
     old_token = None
@@ -117,7 +139,7 @@ def test_stampede_of_processes_mints_once(
     waiting = hooks["UP42KEYS_TEST_WAITING_DIR"]
     files.ensure_private_dir(os.path.dirname(paths.lock_file("prod")))
     with filelock.FileLock(paths.lock_file("prod")):
-        processes = [spawn(["token"], hooks) for _ in range(PROCESSES)]
+        processes = [spawn(["token"], hooks, "", way(fork_server, n)) for n in range(PROCESSES)]
         Path(hooks["UP42KEYS_TEST_BARRIER"]).touch()
         # Every process has missed the cache and waits for the lock that this test holds.
         wait_for(
@@ -141,7 +163,9 @@ def test_stampede_of_processes_mints_once(
     assert Path(paths.current_token_file()).read_text() == token + "\n"
 
 
-def test_concurrent_add_use_remove_rename_lose_nothing(up42keys, server, project_id, hooks):
+def test_concurrent_add_use_remove_rename_lose_nothing(
+    up42keys, server, project_id, hooks, fork_server
+):
     """24 processes change the profile file at once while readers parse it without a lock."""
     for name in ("r0", "r1", "r2", "r3", "m0", "m1", "m2", "m3", "u0", "u1"):
         add_profile(run_in_process, server, name, project_id, "--no-verify", check=True)
@@ -180,7 +204,10 @@ def test_concurrent_add_use_remove_rename_lose_nothing(up42keys, server, project
     reader = threading.Thread(target=read_without_lock)
     reader.start()
     try:
-        processes = [spawn(args, hooks, stdin) for args, stdin in commands]
+        processes = [
+            spawn(args, hooks, stdin, way(fork_server, n))
+            for n, (args, stdin) in enumerate(commands)
+        ]
         Path(hooks["UP42KEYS_TEST_BARRIER"]).touch()
         results = finish(processes)
     finally:

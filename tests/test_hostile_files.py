@@ -31,7 +31,9 @@ from tests.conftest import (
     run_in_process,
     run_installed,
 )
+from tests.forkserver import Child
 from tests.helpers import add_profile, give_installed_command_the_key, run_python
+from tests.test_concurrency import INSTALLED_EVERY, finish, spawn, way
 
 OTHER_UID = 54321
 
@@ -160,11 +162,15 @@ def entries(path: Path) -> int:
     return sum(len(parser.options(section)) for section in parser.sections())
 
 
-def test_sigterm_during_keyring_writes_never_empties_the_keyring(up42keys, server, project_id):
+def test_sigterm_during_keyring_writes_never_empties_the_keyring(
+    up42keys, server, project_id, fork_server
+):
     """keyrings.alt rewrites its whole file; a SIGTERM in the middle once emptied it.
 
     Half the signals land when the file is seen truncated (mid-rewrite), half at a
-    random instant of the command's run.
+    random instant of the command's run. Each pair of runs in INSTALLED_EVERY is the
+    installed command, the others fork-server children; a forked run is shorter (no
+    imports), so its random instant is drawn from a range shortened in proportion.
     """
     add_profile(run_in_process, server, "dev", project_id, "--no-verify", check=True)
     from keyrings.alt.file import PlaintextKeyring
@@ -174,32 +180,49 @@ def test_sigterm_during_keyring_writes_never_empties_the_keyring(up42keys, serve
         backend.set_password("other-tool", f"user{number}", f"secret-{number}")
     path = keyring_file()
     whole = entries(path)
-    emptied, lost, struck = 0, 0, 0
-    rng = random.Random(18)  # noqa: S311 - when to strike, not a secret
-    for attempt in range(KEYRING_WRITES):
-        size = path.stat().st_size
+    args = ["set-secret", "dev", "--api-key-stdin", "--no-verify"]
+
+    def start(key: str, installed: bool) -> subprocess.Popen[str] | Child:
+        if not installed:
+            return fork_server.start(args, stdin=key)
         process = subprocess.Popen(
-            [installed_command(), "set-secret", "dev", "--api-key-stdin", "--no-verify"],
+            [installed_command(), *args],
             stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
             text=True,
         )  # fmt: skip
-        process.stdin.write(f"{API_KEY}-{attempt}\n")
+        process.stdin.write(key)
         process.stdin.close()
+        return process
+
+    lasted = {}  # one run of each way, to its end: how long a forked one takes, in proportion
+    for installed in (True, False):
+        begin = time.monotonic()
+        assert start(f"{API_KEY}\n", installed).wait(timeout=60) == 0
+        lasted[installed] = time.monotonic() - begin
+    emptied, lost, struck, installed_runs, installed_struck = 0, 0, 0, 0, 0
+    rng = random.Random(18)  # noqa: S311 - when to strike, not a secret
+    for attempt in range(KEYRING_WRITES):
+        size = path.stat().st_size
+        installed = attempt // 2 % INSTALLED_EVERY == 0
+        process = start(f"{API_KEY}-{attempt}\n", installed)
         if attempt % 2:
-            time.sleep(rng.uniform(0.05, 0.6))
+            time.sleep(rng.uniform(0.05, 0.6) * lasted[installed] / lasted[True])
         else:
             while process.poll() is None and path.stat().st_size >= size:
                 time.sleep(0.0005)  # not a busy loop: the other tests share the CPUs
         if process.poll() is None:
             process.send_signal(signal.SIGTERM)
             struck += 1
+            installed_struck += installed
+        installed_runs += installed
         process.wait(timeout=60)
         count = entries(path)
         emptied += count <= 0
         lost += count < whole
     print(
-        f"\nkeyring writes under SIGTERM: {KEYRING_WRITES} runs, {struck} signalled before the "
-        f"end, {emptied} emptied keyrings, {lost} with entries lost"
+        f"\nkeyring writes under SIGTERM: {KEYRING_WRITES} runs ({installed_runs} installed, the "
+        f"others forked: tests/forkserver.py), {struck} signalled before the end "
+        f"({installed_struck} installed), {emptied} emptied keyrings, {lost} with entries lost"
     )
     assert emptied == 0
     assert lost == 0
@@ -319,24 +342,20 @@ def test_a_file_backend_the_user_chose_is_used(tmp_path):
 STORM = 30
 
 
-def test_a_storm_of_refreshes_gets_no_lock_error(up42keys, server, project_id):
+def test_a_storm_of_refreshes_gets_no_lock_error(up42keys, server, project_id, fork_server):
     add_profile(run_in_process, server, "dev", project_id, "--no-verify", check=True)
     give_installed_command_the_key("dev")
-    env = {**os.environ, "UP42KEYS_TIMEOUT": "2"}
+    env = {"UP42KEYS_TIMEOUT": "2"}
+    # One in INSTALLED_EVERY is the installed command; the fork server starts the others.
     processes = [
-        subprocess.Popen(
-            [installed_command(), "token", "dev", "--refresh"],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            env=env,
-        )
-        for _ in range(STORM)
+        spawn(["token", "dev", "--refresh"], env, "", way(fork_server, n)) for n in range(STORM)
     ]
-    outcomes = [(process.communicate(timeout=600)[1], process.returncode) for process in processes]
+    outcomes = [(stderr, code) for code, _, stderr in finish(processes, timeout=600)]
     lock_errors = sum("held the lock" in stderr for stderr, _ in outcomes)
     failures = [stderr for stderr, code in outcomes if code != 0]
-    print(f"\nstorm of {STORM} 'token --refresh' at UP42KEYS_TIMEOUT=2: {lock_errors} lock errors")
+    installed = len(range(0, STORM, INSTALLED_EVERY))
+    print(f"\nstorm of {STORM} 'token --refresh' at UP42KEYS_TIMEOUT=2 ({installed} installed, "
+          f"the others forked: tests/forkserver.py): {lock_errors} lock errors")  # fmt: skip
     assert lock_errors == 0, failures[:3]
     assert failures == []
 

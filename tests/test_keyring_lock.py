@@ -12,7 +12,7 @@ import sys
 
 from tests.conftest import run_in_process
 from tests.helpers import add_profile
-from tests.test_concurrency import finish, spawn
+from tests.test_concurrency import finish, spawn, way
 
 # Rewrites the keyring file until its stdin closes: for the whole time the mints run, however
 # long that takes on this machine (a fixed number of mints, not a number within a time).
@@ -34,14 +34,20 @@ ROUNDS = 6
 PARALLEL = 6
 
 
-def test_parallel_mints_never_read_the_keyring_mid_rewrite(up42keys, server, project_id):
+def test_parallel_mints_never_read_the_keyring_mid_rewrite(
+    up42keys, server, project_id, fork_server
+):
     add_profile(run_in_process, server, "prod", project_id, "--no-verify", check=True)
     rewriter = subprocess.Popen(
         [sys.executable, "-c", REWRITER], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
     )
     results = []
-    for _ in range(ROUNDS):
-        results += finish([spawn(["token", "--refresh"], {}) for _ in range(PARALLEL)])
+    for round_ in range(ROUNDS):
+        # One mint in INSTALLED_EVERY is the installed command; the fork server starts the others.
+        numbers = range(round_ * PARALLEL, (round_ + 1) * PARALLEL)
+        results += finish(
+            [spawn(["token", "--refresh"], {}, "", way(fork_server, n)) for n in numbers]
+        )
     assert rewriter.poll() is None, "the rewriter stopped before the mints did"
     rewrites, _ = rewriter.communicate("", timeout=60)
     assert rewriter.returncode == 0
