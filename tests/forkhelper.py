@@ -276,8 +276,8 @@ def _fresh_stdio() -> None:
         like: Any = getattr(sys, f"__{name}__")
         unbuffered = like.write_through  # -u or PYTHONUNBUFFERED; stdin stays buffered
         raw_only = unbuffered and number > 0
-        buffer: Any = open(number, "wb" if number else "rb", buffering=0 if raw_only else -1,  # noqa: SIM115
-                           closefd=False)  # fmt: skip
+        mode, buffering = ("wb" if number else "rb"), (0 if raw_only else -1)
+        buffer: Any = open(number, mode, buffering=buffering, closefd=False)  # noqa: SIM115
         (buffer if raw_only else buffer.raw).name = f"<{name}>"
         stream = io.TextIOWrapper(
             buffer,
