@@ -96,10 +96,10 @@ def test_a_limit_too_low_for_any_change_is_one_line(tmp_path):
     assert "imported" in outcomes.values()
 
 
-@pytest.mark.parametrize("refused", [".lock", ".tmp"])
+@pytest.mark.parametrize("refused", [".lock", ".tmp", "team.toml"])
 def test_no_file_left_to_open_is_one_line_with_its_fix(in_process, tmp_path, refused):
-    """EMFILE where a lock is taken, or anywhere else: the limit and its fix, not a path
-    to check and a disk."""
+    """EMFILE where a lock is taken, where the file to import is read, or anywhere else: the
+    limit and its fix, not a path to check and a disk, nor a file to give."""
     team = tmp_path / "team.toml"
     team.write_text(document(20))
     assert in_process("import", str(team)).returncode == 0

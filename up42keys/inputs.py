@@ -65,6 +65,10 @@ def read_file(path: str, *, what: str, limit: int, follow: bool = True, mine: bo
     try:
         descriptor = os.open(path, os.O_RDONLY | _NON_BLOCKING | (0 if follow else _NO_FOLLOW))
     except OSError as error:
+        import errno
+
+        if error.errno in (errno.EMFILE, errno.ENFILE):
+            raise  # a limit of this process, not a fault of the file: cli/boundary names its fix
         if not follow and os.path.islink(path):
             raise _refused(what, "is a symlink", "replace it with a file") from None
         problem = f"cannot be read ({error.strerror or error})"
