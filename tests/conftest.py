@@ -307,7 +307,10 @@ def run_in_process(
         if cwd is not None:
             os.chdir(cwd)
         with CliRunner().isolation(input=input) as (stdout, stderr, _):
-            code = cli.main(list(args))
+            try:
+                code = cli.main(list(args))
+            except SystemExit as exit:  # Click's shell completion ends the process itself
+                code = exit.code if isinstance(exit.code, int) else 1
             # What was written to sys.stderr itself (not through click.echo) waits in its
             # buffer, which a process flushes at exit.
             sys.stdout.flush()

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from tests.conftest import REPOSITORY, installed_command
+from tests.conftest import REPOSITORY, installed_command, run_in_process
 from tests.shellkit import add_prod_and_dev, listings, require, run_shell, shell_env
 from up42keys import cli
 
@@ -187,11 +187,15 @@ def complete(argv: list[str], shell: str, words: str, cword: str) -> str:
     return result.stdout
 
 
-def test_fast_completion_agrees_with_click_for_every_request(profiles, tmp_path):
+def test_fast_completion_agrees_with_click_for_every_request(profiles):
+    """The installed command's answer (the fast path where it answers) against Click's, which
+    runs in-process: the same ``cli.main`` as CLICK_PATH, without a process start each."""
     for shell, words, cword in COMPLETION_REQUESTS:
         fast = complete([installed_command()], shell, words, cword)
-        full = complete([sys.executable, "-c", CLICK_PATH], shell, words, cword)
-        assert fast == full, (shell, words, cword)
+        request = {"_UP42KEYS_COMPLETE": f"{shell}_complete", "COMP_WORDS": words}
+        full = run_in_process(env={**request, "COMP_CWORD": cword})
+        assert full.returncode == 0, full.stderr
+        assert fast == full.stdout, (shell, words, cword)
 
 
 def test_profile_names_complete_without_click(profiles, tmp_path):
