@@ -260,10 +260,15 @@ class ForkServer:
         return child
 
     def run(
-        self, args: list[str], env: Mapping[str, str] | None = None, *, stdin: str = ""
+        self,
+        args: list[str],
+        env: Mapping[str, str] | None = None,
+        *,
+        stdin: str = "",
+        cwd: str | os.PathLike[str] | None = None,
     ) -> subprocess.CompletedProcess[str]:
         """Start, capture both outputs and wait: as subprocess.run(capture_output, text)."""
-        child = self.start(args, env, stdin=stdin, stdout="pipe", stderr="pipe")
+        child = self.start(args, env, stdin=stdin, stdout="pipe", stderr="pipe", cwd=cwd)
         out, err = child.communicate(timeout=120)
         return subprocess.CompletedProcess(child.args, child.wait(), out, err)
 
