@@ -32,7 +32,7 @@ from pathlib import Path
 from tests.conftest import API_KEY, installed_command
 from tests.forkserver import Child, ForkServer
 from tests.helpers import claims
-from up42keys import cache, files, paths
+from up42keys import cache, errors, files, paths
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -184,8 +184,16 @@ def kill_loop(home: Home, seed: int, projects: list[str], url: str) -> Counter[s
         args, stdin = home.a_command(rng, projects, url)
         kind = (args[0], installed)
         if kind not in durations:  # one run to its end tells how long this command takes
+            pending = (home.config / paths.TRANSITION_FILE).exists()
             begin = time.monotonic()
-            assert home.run(args, stdin, installed=installed).wait(timeout=60) == 0, args
+            code = home.run(args, stdin, installed=installed).wait(timeout=60)
+            if code == errors.EXIT_NO_PROFILE and pending:
+                # The command was chosen from a profiles.toml that a killed change had left;
+                # it completed that change first, and the profile it names went with it
+                # (seen once: 'use b' exited 3 after a kill). Timed at the next run.
+                counts["chosen profile gone with the change completed first"] += 1
+                continue
+            assert code == 0, args
             durations[kind] = time.monotonic() - begin
             continue
         process = home.run(args, stdin, installed=installed)
@@ -237,6 +245,8 @@ def test_sigkill_at_any_instant_keeps_the_invariants(server, tmp_path, fork_serv
           f"{counts['kills of the installed command']} of the installed command "
           f"(1 run in {INSTALLED_EVERY}, the others forked: tests/forkserver.py); "
           f"{counts['finished before the kill']} runs finished first, "
+          f"{counts['chosen profile gone with the change completed first']} chosen profiles gone "
+          "with the change a run completed first, "
           f"{counts['checks after a completed change']} checks after a completed change, "
           f"{time.monotonic() - started:.0f} s)")  # fmt: skip
     assert counts["kills"] == KILLS, figures
