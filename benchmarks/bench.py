@@ -53,7 +53,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from tests.fakeup42 import FakeUp42
 
 API_KEY = "bench-api-key-" + "0123456789" * 3
-# What README tells a bash user to put in ~/.bashrc (its "Core commands" section).
+# The set-up without a cache (docs/shell.md), which starts Python twice: timed for information.
 UNCACHED_SETUP_LINES = 'eval "$(up42keys shell-init bash)"; eval "$(up42keys completion bash)"'
 
 # The console script pip 25 and later write (pip pull request 13166): the same as
