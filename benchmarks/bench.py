@@ -153,36 +153,22 @@ def run_once(argv: list[str], environment: dict[str, str], cwd: Path) -> float:
     return elapsed
 
 
+def set_up(argv: list[str], environment: dict[str, str], cwd: Path, stdin: str = "") -> str:
+    """Run a set-up command as a user does and return its output, or stop the benchmark."""
+    completed = subprocess.run(
+        argv, input=stdin, env=environment, cwd=cwd, capture_output=True, text=True, check=False
+    )
+    if completed.returncode != 0:
+        sys.exit(f"bench: {' '.join(argv[1:])} failed: {completed.stderr.strip()}")
+    return completed.stdout
+
+
 def add_profile(
     command: str, project_id: str, api_url: str, environment: dict[str, str], root: Path
 ) -> None:
     """Add the profile ``bench`` on the fake, as a user does, or stop the benchmark."""
     add = [command, "add", "bench", "--project-id", project_id, "--api-url", api_url]
-    added = subprocess.run(
-        [*add, "--api-key-stdin"],
-        input=API_KEY + "\n",
-        env=environment,
-        cwd=root,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if added.returncode != 0:
-        sys.exit(f"bench: cannot add the profile: {added.stderr.strip()}")
-
-
-def readme_setup_lines(command: str, environment: dict[str, str]) -> str:
-    """The lines README has bash users append to ~/.bashrc."""
-    printed = subprocess.run(
-        [command, "shell-init", "bash", "--cached"],
-        env=environment,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if printed.returncode != 0:
-        sys.exit(f"bench: shell-init bash --cached failed: {printed.stderr.strip()}")
-    return printed.stdout
+    set_up([*add, "--api-key-stdin"], environment, root, API_KEY + "\n")
 
 
 @dataclass(frozen=True)
@@ -215,6 +201,8 @@ def setup() -> Iterator[Bench]:
         (root / "home").mkdir()
         environment = private_environment(root / "home")
         add_profile(command, project_id, server.url, environment, root)
+        # The lines README has bash users append to ~/.bashrc.
+        readme_lines = set_up([command, "shell-init", "bash", "--cached"], environment, root)
         script = root / "bare_httpx.py"
         script.write_text(BARE_HTTPX_SCRIPT)
         launcher = root / "pip25-launcher" / "up42keys"
@@ -251,7 +239,7 @@ def setup() -> Iterator[Bench]:
             Case("bash -c true (shell floor)", [bash, "--norc", "--noprofile", "-c", "true"]),
             Case(
                 "bash + README's set-up lines",
-                [bash, "--norc", "--noprofile", "-c", readme_setup_lines(command, environment)],
+                [bash, "--norc", "--noprofile", "-c", readme_lines],
                 "bash",
                 env=on_path,
             ),
