@@ -126,6 +126,10 @@ class Home:
             found.append("keyless profile")
         return found
 
+    def pending(self) -> bool:
+        """Whether a change was interrupted and waits for the next one to complete it."""
+        return (self.config / paths.TRANSITION_FILE).exists()
+
     def leftovers(self) -> list[str]:
         """What a completed change must have cleaned up."""
         found = []
@@ -140,7 +144,7 @@ class Home:
             found.append("orphan record")
         for root in (self.config, self.cache):
             found += ["stray file" for _, _, names in os.walk(root) for n in names if ".tmp" in n]
-        if (self.config / paths.TRANSITION_FILE).exists():
+        if self.pending():
             found.append("pending change")
         return found
 
@@ -184,7 +188,7 @@ def kill_loop(home: Home, seed: int, projects: list[str], url: str) -> Counter[s
         args, stdin = home.a_command(rng, projects, url)
         kind = (args[0], installed)
         if kind not in durations:  # one run to its end tells how long this command takes
-            pending = (home.config / paths.TRANSITION_FILE).exists()
+            pending = home.pending()
             begin = time.monotonic()
             code = home.run(args, stdin, installed=installed).wait(timeout=60)
             if code == errors.EXIT_NO_PROFILE and pending:
