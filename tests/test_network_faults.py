@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import email.utils
 import socket
+import ssl
 import time
 from pathlib import Path
 
@@ -264,3 +265,44 @@ def test_timeout_setting_must_be_positive(run, prod, monkeypatch, value):
     outcome = run("token")
     assert outcome.exit_code == 2
     assert "UP42KEYS_TIMEOUT" in one_line_error(outcome.stderr)
+
+
+@pytest.fixture
+def ca_bundle_loads(monkeypatch) -> list[tuple[object, ...]]:
+    """The CA bundles this process loads from here on, from a fresh start (no context kept)."""
+    loads: list[tuple[object, ...]] = []
+    load = ssl.SSLContext.load_verify_locations
+
+    def recorded(context: ssl.SSLContext, *args: object, **kwargs: object) -> None:
+        loads.append(args or tuple(kwargs.values()))
+        load(context, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(ssl.SSLContext, "load_verify_locations", recorded)
+    client._tls_context.cache_clear()
+    return loads
+
+
+def test_mints_load_the_ca_bundle_once_per_process(
+    run, server, prod, monkeypatch, tmp_path, ca_bundle_loads
+):
+    """Each load costs 30 to 50 ms of CPU, and httpx makes a context per proxy variable:
+    four for every mint where HTTP_PROXY, HTTPS_PROXY and ALL_PROXY are set (as here)."""
+    for mint in range(3):
+        monkeypatch.setenv("UP42KEYS_CACHE_DIR", str(tmp_path / f"cache-{mint}"))
+        outcome = run("token")
+        assert outcome.exit_code == 0, outcome.stderr
+    assert server.mints == 3
+    assert len(ca_bundle_loads) == 1
+
+
+def test_mints_trust_the_bundle_ssl_cert_file_names(
+    run, prod, monkeypatch, tmp_path, ca_bundle_loads
+):
+    """As httpx's own default does: SSL_CERT_FILE, read when the variable changes."""
+    import certifi
+
+    bundle = tmp_path / "corporate-ca.pem"
+    bundle.write_bytes(Path(certifi.where()).read_bytes())
+    monkeypatch.setenv("SSL_CERT_FILE", str(bundle))
+    assert run("token").exit_code == 0
+    assert [str(load[0]) for load in ca_bundle_loads] == [str(bundle)]

@@ -9,6 +9,8 @@ error, and nothing here ever puts a secret into a URL or a message.
 
 from __future__ import annotations
 
+import functools
+import os
 import time
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -16,6 +18,8 @@ from up42keys import __version__, cache, settings
 from up42keys.errors import CredentialsRejectedError, Up42UnavailableError, UsageError
 
 if TYPE_CHECKING:
+    import ssl
+
     import httpx
 
 DEFAULT_TOKEN_SECONDS = 300
@@ -116,6 +120,24 @@ def backoff(attempt: int) -> float:
     return min(settings.retry_pause_cap(), step * random.uniform(0.5, 1.0))  # noqa: S311 - jitter, not cryptography
 
 
+def tls_context() -> ssl.SSLContext:
+    """httpx's default context (certifi's bundle, or SSL_CERT_FILE / SSL_CERT_DIR), made once.
+
+    Reading a CA bundle costs 30 to 50 ms of CPU, and httpx makes one context per transport:
+    with HTTP_PROXY, HTTPS_PROXY and ALL_PROXY set, four a mint. A process that renews
+    tokens for hours (an auth, a dask worker) would pay it on every renewal.
+    """
+    return _tls_context(os.environ.get("SSL_CERT_FILE"), os.environ.get("SSL_CERT_DIR"))
+
+
+@functools.cache
+def _tls_context(cert_file: str | None, cert_dir: str | None) -> ssl.SSLContext:
+    """One per value of the variables httpx's default reads: the key, not the arguments."""
+    import httpx
+
+    return httpx.create_ssl_context()
+
+
 def post_token_request(
     url: str,
     form: dict[str, str],
@@ -147,7 +169,7 @@ def post_token_request(
         "Accept-Encoding": bodies.ACCEPT_ENCODING,
     }
     auth = httpx.BasicAuth(*basic_auth) if basic_auth else httpx.USE_CLIENT_DEFAULT
-    with httpx.Client(timeout=timeout, headers=headers) as http:
+    with httpx.Client(timeout=timeout, headers=headers, verify=tls_context()) as http:
         deadline.install(http, clock)
         for attempt in range(settings.ATTEMPTS):
             pause = backoff(attempt)
