@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -44,6 +45,19 @@ LEAKY_VARIABLES = (
 PROXY_VARIABLES = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY")
 # Port 9 (discard) on loopback: nothing listens there, so a request through it fails at once.
 DEAD_PROXY = "http://127.0.0.1:9"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Start every process as a terminal's shell does: with SIGINT at its default.
+
+    A script's background job (``cmd &`` without job control) starts with SIGINT ignored,
+    and the processes the tests start would inherit that: the installed command then keeps
+    it ignored, as it should, and the SIGINT tests would test another start. A handler,
+    unlike SIG_IGN, is not inherited across exec: pytest-xdist's workers and every process
+    they start get the default.
+    """
+    if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 class MemoryKeyring(KeyringBackend):

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import shutil
+import signal
+import subprocess
 import sys
 
 import pytest
@@ -79,3 +81,24 @@ def test_one_helper_adds_either_kind_in_process_and_by_process(run, up42keys, se
     assert by_process.returncode == 0
     token = up42keys("token", "q").stdout
     assert claims(token)["sub"] == project_id
+
+
+def test_a_run_started_with_sigint_ignored_still_tests_a_terminals_start():
+    """A script's background job (``cmd &`` without job control) starts with SIGINT ignored,
+    and every process started from it inherits that: the SIGINT tests would test another
+    start than a terminal's, and fail."""
+    forkserver_tests = [
+        "tests/test_forkserver.py::test_a_process_finds_the_same_at_start_and_at_exit",
+        "tests/test_forkserver.py::"
+        "test_a_signalled_child_reports_the_signal_as_the_installed_command[2]",
+    ]
+    ignoring = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *forkserver_tests],
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),
+        cwd=REPOSITORY,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert ignoring.returncode == 0, ignoring.stdout[-3000:]
+    assert "2 passed" in ignoring.stdout
