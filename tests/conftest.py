@@ -168,9 +168,21 @@ class Outcome:
     stderr: str
 
 
+def click_runner() -> CliRunner:
+    """A CliRunner that keeps stderr apart from stdout.
+
+    Click 8.2 always does; 8.1, the floor that the smoke set on Python 3.10 runs, only with
+    ``mix_stderr=False``, a parameter that 8.2 removed.
+    """
+    try:
+        return CliRunner(mix_stderr=False)  # type: ignore[call-arg]
+    except TypeError:
+        return CliRunner()
+
+
 @pytest.fixture
 def runner() -> CliRunner:
-    return CliRunner()
+    return click_runner()
 
 
 @pytest.fixture
@@ -182,9 +194,11 @@ def run(runner: CliRunner) -> Iterator[Callable[..., Outcome]]:
     """
 
     def invoke(*args: str, input: str | None = None) -> Outcome:
-        with runner.isolation(input=input) as (stdout, stderr, _):
+        with runner.isolation(input=input) as streams:
             code = cli.main(list(args))
-        return Outcome(code, stdout.getvalue().decode(), stderr.getvalue().decode())
+            # Read before the block ends: Click 8.1 closes the streams there.
+            stdout, stderr = streams[0].getvalue().decode(), streams[1].getvalue().decode()
+        return Outcome(code, stdout, stderr)
 
     return invoke
 
@@ -320,7 +334,7 @@ def run_in_process(
         os.environ.update(env or {})
         if cwd is not None:
             os.chdir(cwd)
-        with CliRunner().isolation(input=input) as (stdout, stderr, _):
+        with click_runner().isolation(input=input) as streams:
             try:
                 code = cli.main(list(args))
             except SystemExit as exit:  # Click's shell completion ends the process itself
@@ -329,14 +343,13 @@ def run_in_process(
             # buffer, which a process flushes at exit.
             sys.stdout.flush()
             sys.stderr.flush()
+            stdout, stderr = streams[0].getvalue().decode(), streams[1].getvalue().decode()
     finally:
         keyring.set_keyring(saved_keyring)
         os.chdir(saved_directory)
         os.environ.clear()
         os.environ.update(saved_environment)
-    return subprocess.CompletedProcess(
-        list(args), code, stdout.getvalue().decode(), stderr.getvalue().decode()
-    )
+    return subprocess.CompletedProcess(list(args), code, stdout, stderr)
 
 
 @pytest.fixture
