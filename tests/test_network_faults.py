@@ -298,11 +298,15 @@ def test_mints_load_the_ca_bundle_once_per_process(
 def test_mints_trust_the_bundle_ssl_cert_file_names(
     run, prod, monkeypatch, tmp_path, ca_bundle_loads
 ):
-    """As httpx's own default does: SSL_CERT_FILE, read when the variable changes."""
+    """As httpx's own default does: certifi's bundle, or SSL_CERT_FILE's, read anew when the
+    variable changes in a long-running process."""
     import certifi
 
+    monkeypatch.delenv("SSL_CERT_FILE", raising=False)
+    monkeypatch.delenv("SSL_CERT_DIR", raising=False)
+    assert run("token").exit_code == 0
     bundle = tmp_path / "corporate-ca.pem"
     bundle.write_bytes(Path(certifi.where()).read_bytes())
     monkeypatch.setenv("SSL_CERT_FILE", str(bundle))
-    assert run("token").exit_code == 0
-    assert [str(load[0]) for load in ca_bundle_loads] == [str(bundle)]
+    assert run("token", "--refresh").exit_code == 0
+    assert [str(load[0]) for load in ca_bundle_loads] == [certifi.where(), str(bundle)]
