@@ -276,7 +276,7 @@ def is_big(name: str) -> bool:
     return any(word in name for word in ("bomb", "KiB", "nested", "digits"))
 
 
-def test_every_hostile_answer_through_the_installed_command(server, project_id, fork_server):
+def test_every_hostile_answer_as_a_process(server, project_id, fork_server):
     """The figure: tracebacks of all cases, and the peak memory of a bomb against a normal run."""
     command = installed_command()
     env = environment(server, project_id)
