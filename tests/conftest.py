@@ -293,12 +293,51 @@ def run_installed(
     )
 
 
+@functools.cache
+def shared_fork_server() -> ForkServer:
+    """This pytest process's fork server (tests/forkserver.py), started at its first use."""
+    return ForkServer(installed_command())
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    if shared_fork_server.cache_info().currsize:
+        shared_fork_server().close()
+
+
 @pytest.fixture(scope="session")
-def fork_server() -> Iterator[ForkServer]:
-    """One fork server per pytest worker, for the loops of many runs (tests/forkserver.py)."""
-    server = ForkServer(installed_command())
-    yield server
-    server.close()
+def fork_server() -> ForkServer:
+    """The fork server itself, for the loops that start and signal many runs at once."""
+    return shared_fork_server()
+
+
+def run_forked(
+    *args: str,
+    input: str | None = None,
+    env: dict[str, str] | None = None,
+    timeout: float = 60,
+    cwd: Path | None = None,
+) -> subprocess.CompletedProcess[str]:
+    """What ``run_installed`` does, in a process the fork server starts: for tests whose
+    subject is what a command does, seen from outside (its exit code, output, files, locks).
+
+    The child is a process of its own, as the installed command's is, which starts where
+    that one would be once its imports are done: a run costs a fraction of the CPU. What
+    only a fresh process shows (the launcher, imports, the fast path's imports, start-up
+    signals, limits, peak memory, a shell or another tool finding ``up42keys`` on PATH, the
+    keyring a fresh process picks) stays with ``run_installed``, and tests/test_smoke.py
+    runs every command installed. The server refuses an environment that a fresh process
+    would start differently with (``PYTHON*``, the locale): such a run goes installed.
+    """
+    environment = {**os.environ, **(env or {})}
+    return shared_fork_server().run(
+        list(args), environment, stdin=input or "", cwd=cwd, timeout=timeout
+    )
+
+
+@pytest.fixture
+def forked() -> Callable[..., subprocess.CompletedProcess[str]]:
+    """Run the command in a process the fork server starts (``run_forked``)."""
+    return run_forked
 
 
 @pytest.fixture
@@ -319,9 +358,10 @@ def run_in_process(
     The same arguments, environment and working directory reach ``cli.main``, and the keys
     go to the keyring file the installed command reads (keyrings.alt's, in the test's home),
     so a test may mix both. A process start costs 100 to 300 ms of CPU (Click, keyring,
-    httpx); this costs a few. What only a process shows (signals, exit by a signal, the fast
-    path, start-up) stays with ``run_installed``, and tests/test_smoke.py runs every command
-    installed. ``timeout`` is accepted for the same signature; nothing here waits on a child.
+    httpx); this costs a few. What only a process shows (signals, exit by a signal, a child,
+    files and locks held across processes) goes to ``run_forked``, what only a fresh process
+    shows to ``run_installed``. ``timeout`` is accepted for the same signature; nothing here
+    waits on a child.
     """
     from keyrings.alt.file import PlaintextKeyring
 

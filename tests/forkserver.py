@@ -50,6 +50,11 @@ from tests.forkhelper import MAX_MESSAGE, launcher_interpreter
 
 # stdin is written into its pipe before the child starts: at most what a pipe holds.
 MAX_INPUT = 60_000
+# Where a test runs the command many times (the loops of processes at once in
+# tests/test_concurrency.py, tests/test_keyring_lock.py and tests/test_hostile_files.py, the
+# cases of tests/test_pin_trust.py and tests/test_fastpath.py), one run in this many is the
+# installed command, its launcher and imports included; the fork server starts the others.
+INSTALLED_EVERY = 4
 # The helper program, run with the launcher's interpreter.
 HELPER = Path(__file__).with_name("forkhelper.py")
 
@@ -266,10 +271,11 @@ class ForkServer:
         *,
         stdin: str = "",
         cwd: str | os.PathLike[str] | None = None,
+        timeout: float = 120,
     ) -> subprocess.CompletedProcess[str]:
         """Start, capture both outputs and wait: as subprocess.run(capture_output, text)."""
         child = self.start(args, env, stdin=stdin, stdout="pipe", stderr="pipe", cwd=cwd)
-        out, err = child.communicate(timeout=120)
+        out, err = child.communicate(timeout=timeout)
         return subprocess.CompletedProcess(child.args, child.wait(), out, err)
 
     def close(self) -> None:

@@ -5,13 +5,14 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import jwt
 import pytest
 
-from tests.conftest import API_KEY, PASSWORD, run_installed
+from tests.conftest import API_KEY, PASSWORD, run_forked
 from up42keys import files
 
 USERNAME = "jane@example.com"
@@ -116,6 +117,9 @@ def environment_in(directory: Path) -> dict[str, str]:
     return {**os.environ, "PWD": str(directory)}
 
 
-def in_directory(directory: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    """The installed command run in ``directory``, as a user who has cd'ed there."""
-    return run_installed(*args, cwd=directory, env=environment_in(directory))
+def in_directory(
+    directory: Path, *args: str, run: Callable[..., subprocess.CompletedProcess[str]] = run_forked
+) -> subprocess.CompletedProcess[str]:
+    """The command run in ``directory``, as a user who has cd'ed there: in a fork-server
+    child, or as ``run`` runs it (``run_installed``)."""
+    return run(*args, cwd=directory, env=environment_in(directory))

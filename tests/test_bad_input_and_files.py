@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import API_KEY, run_in_process
+from tests.conftest import API_KEY, run_in_process, run_installed
 from tests.helpers import (
     add_profile,
     claims,
@@ -164,14 +164,14 @@ def test_bad_environment_is_refused(run, nothing_written, monkeypatch, variables
     assert_usage_error(run("token"), reason)
 
 
-def test_names_and_keys_are_refused_by_the_installed_command(up42keys, server):
+def test_names_and_keys_are_refused_by_the_command_as_a_process(forked, server):
     for args, stdin, reason in [
         (["add", "--project-id", GOOD_ID, "--api-key-stdin", "--", "-x"], "k\n", "start with"),
         (["add", "a/b", "--project-id", GOOD_ID, "--api-key-stdin"], "k\n", "only letters"),
         (["add", "ok", "--project-id", GOOD_ID, "--api-key-stdin"], "  \n", "is empty"),
         (["token", "../x"], "", "cannot start"),
     ]:
-        result = up42keys(*args, input=stdin)
+        result = forked(*args, input=stdin)
         assert result.returncode == 2, (args, result.stderr)
         assert reason in result.stderr
         assert len(result.stderr.splitlines()) == 1
@@ -292,12 +292,12 @@ def test_unreadable_profile_file_is_named_and_left_alone(run, memory_keyring):
     assert memory_keyring.entries == {}
 
 
-def test_corrupt_profile_file_is_named_by_the_installed_command(up42keys):
+def test_corrupt_profile_file_is_named_by_the_command_as_a_process(forked):
     profiles = Path(paths.profiles_file())
     profiles.parent.mkdir(parents=True)
     profiles.write_bytes(b"\xff\xfe not TOML")
     for args in (["list"], ["use", "prod"], ["remove", "prod"]):
-        result = up42keys(*args)
+        result = forked(*args)
         assert result.returncode == 1
         assert result.stderr.startswith(f"up42keys: error: {profiles} is not valid TOML")
         assert len(result.stderr.splitlines()) == 1
@@ -323,7 +323,7 @@ def test_an_unusable_cache_directory_is_one_line_not_a_traceback(
 
 @pytest.fixture
 def cached(run, server, project_id) -> cache.TokenRecord:
-    """Profile prod, for the installed command and in-process, with a token cached."""
+    """Profile prod, for the command as a process and in-process, with a token cached."""
     assert add_profile(run, server, "prod", project_id).exit_code == 0
     give_installed_command_the_key("prod")
     record = cache.read("prod")
@@ -362,12 +362,12 @@ RECORD_DAMAGE = {
 @pytest.mark.parametrize("path", ["fast", "full"])
 @pytest.mark.parametrize("damage", list(RECORD_DAMAGE))
 def test_damaged_or_foreign_record_is_replaced_by_a_new_token(
-    run, up42keys, server, project_id, cached, path, damage
+    run, forked, server, project_id, cached, path, damage
 ):
     Path(paths.token_record("prod")).write_bytes(RECORD_DAMAGE[damage](server, cached))
     mints = server.mints
     if path == "fast":
-        result = up42keys("token")
+        result = forked("token")
         code, token = result.returncode, result.stdout
     else:
         outcome = run("token", "--min-ttl", "30")
@@ -381,20 +381,20 @@ def test_damaged_or_foreign_record_is_replaced_by_a_new_token(
     assert record.cache_key == cached.cache_key
 
 
-def test_profile_edited_by_hand_never_gets_the_old_projects_token(up42keys, server, project_id):
+def test_profile_edited_by_hand_never_gets_the_old_projects_token(forked, server, project_id):
     add_profile(run_in_process, server, "prod", project_id, "--no-verify", check=True)
-    first = up42keys("token").stdout
+    first = forked("token").stdout
     assert claims(first)["sub"] == project_id
     other = str(uuid.uuid4())
     server.add_project(other, API_KEY)
     profiles = Path(paths.profiles_file())
     profiles.write_text(profiles.read_text().replace(project_id, other))
     for _ in range(2):
-        token = up42keys("token").stdout
+        token = forked("token").stdout
         assert claims(token)["sub"] == other
     assert server.mints == 2
     # The full path's read of the edited file put the cached-token fast path back in service.
-    fast = up42keys("token", env={"PYTHONPROFILEIMPORTTIME": "1"})
+    fast = run_installed("token", env={"PYTHONPROFILEIMPORTTIME": "1"})
     assert fast.stdout == token
     assert "click" not in imported_modules(fast.stderr)
 
@@ -403,7 +403,7 @@ def test_profile_edited_by_hand_never_gets_the_old_projects_token(up42keys, serv
     "damage",
     [b"", b"garbage\n", b"\xff\xfe\x00", b"1 2 3\nprod project other http://x\n", None],
 )
-def test_a_damaged_or_missing_key_index_is_rebuilt(up42keys, run, server, project_id, damage):
+def test_a_damaged_or_missing_key_index_is_rebuilt(forked, run, server, project_id, damage):
     assert add_profile(run, server, "prod", project_id).exit_code == 0
     give_installed_command_the_key("prod")
     index = Path(paths.key_index_file())
@@ -412,7 +412,7 @@ def test_a_damaged_or_missing_key_index_is_rebuilt(up42keys, run, server, projec
         index.unlink()
     else:
         index.write_bytes(damage)
-    token = up42keys("token")
+    token = forked("token")
     assert token.returncode == 0
     assert claims(token.stdout)["sub"] == project_id
     assert server.mints == 1  # the full path found the cached token good
@@ -420,7 +420,7 @@ def test_a_damaged_or_missing_key_index_is_rebuilt(up42keys, run, server, projec
 
 
 def test_an_old_install_s_index_in_the_config_dir_gives_way_to_one_in_the_cache(
-    up42keys, run, server, project_id
+    forked, run, server, project_id
 ):
     """The key index is derived data: it lives in the cache; the config dir's old one goes."""
     assert add_profile(run, server, "prod", project_id).exit_code == 0
@@ -430,7 +430,7 @@ def test_an_old_install_s_index_in_the_config_dir_gives_way_to_one_in_the_cache(
     intact = index.read_bytes()
     legacy.write_bytes(intact)  # where earlier versions kept it
     index.unlink()  # and the new one was never written
-    token = up42keys("token")
+    token = forked("token")
     assert token.returncode == 0, token.stderr
     assert claims(token.stdout)["sub"] == project_id
     assert server.mints == 1
@@ -449,25 +449,25 @@ def test_an_index_that_cannot_be_written_costs_nothing_but_speed(
     assert server.mints == 1
 
 
-def test_two_config_dirs_sharing_a_cache_never_swap_tokens(up42keys, server, project_id, tmp_path):
+def test_two_config_dirs_sharing_a_cache_never_swap_tokens(forked, server, project_id, tmp_path):
     other = str(uuid.uuid4())
     server.add_project(other, API_KEY)
     first = {"UP42KEYS_CONFIG_DIR": str(tmp_path / "first")}
     second = {"UP42KEYS_CONFIG_DIR": str(tmp_path / "second")}
     for env, project in ((first, project_id), (second, other)):
-        result = up42keys(
+        result = forked(
             "add", "prod", "--project-id", project, "--api-url", server.url,
             "--api-key-stdin", input=API_KEY + "\n", env=env,
         )  # fmt: skip
         assert result.returncode == 0, result.stderr
     for env, project in ((first, project_id), (second, other), (first, project_id)):
-        assert claims(up42keys("token", env=env).stdout)["sub"] == project
+        assert claims(forked("token", env=env).stdout)["sub"] == project
 
 
-def test_removed_profile_file_means_no_profile_not_a_cached_token(up42keys, server, project_id):
+def test_removed_profile_file_means_no_profile_not_a_cached_token(forked, server, project_id):
     add_profile(run_in_process, server, "prod", project_id, "--no-verify", check=True)
-    assert up42keys("token").returncode == 0
+    assert forked("token").returncode == 0
     os.unlink(paths.profiles_file())
-    result = up42keys("token")
+    result = forked("token")
     assert result.returncode == 3
     assert result.stdout == ""

@@ -23,7 +23,7 @@ import filelock
 import pytest
 
 from tests.conftest import API_KEY, installed_command, run_in_process
-from tests.forkserver import Child, ForkServer
+from tests.forkserver import INSTALLED_EVERY, Child, ForkServer
 from tests.helpers import add_profile, claims
 from up42keys import cache, files, paths, settings, state
 
@@ -33,10 +33,6 @@ else:
     import tomli as tomllib
 
 PROCESSES = 24
-# In the loops of processes at once (here, tests/test_keyring_lock.py, the storm of
-# tests/test_hostile_files.py), one in this many is the installed command, its launcher and
-# imports included; the fork server starts the others.
-INSTALLED_EVERY = 4
 
 HOOK = """
 import os
@@ -124,12 +120,12 @@ def wait_for(condition: Callable[[], bool], seconds: float = 120) -> None:
 
 @pytest.mark.parametrize("cache_state", ["empty", "expired"])
 def test_stampede_of_processes_mints_once(
-    up42keys, server, project_id, hooks, tmp_path, cache_state, fork_server
+    forked, server, project_id, hooks, tmp_path, cache_state, fork_server
 ):
     add_profile(run_in_process, server, "prod", project_id, "--no-verify", check=True)
     old_token = None
     if cache_state == "expired":
-        old_token = up42keys("token").stdout.strip()
+        old_token = forked("token").stdout.strip()
         record = cache.read("prod")
         assert record is not None
         record.expires_at = int(time.time()) - 1
@@ -164,13 +160,13 @@ def test_stampede_of_processes_mints_once(
 
 
 def test_concurrent_add_use_remove_rename_lose_nothing(
-    up42keys, server, project_id, hooks, fork_server
+    forked, server, project_id, hooks, fork_server
 ):
     """24 processes change the profile file at once while readers parse it without a lock."""
     for name in ("r0", "r1", "r2", "r3", "m0", "m1", "m2", "m3", "u0", "u1"):
         add_profile(run_in_process, server, name, project_id, "--no-verify", check=True)
     for name in ("u0", "u1"):
-        assert up42keys("token", name).returncode == 0  # so that `use` needs no keyring
+        assert forked("token", name).returncode == 0  # so that `use` needs no keyring
 
     problems: list[str] = []
     reads = [0]
@@ -264,7 +260,7 @@ def test_token_waits_for_a_held_profile_lock_then_gives_a_clear_error(
 
 
 def test_writers_wait_for_the_profile_file_lock_then_change_nothing(
-    up42keys, server, project_id, monkeypatch
+    forked, server, project_id, monkeypatch
 ):
     add_profile(run_in_process, server, "prod", project_id, "--no-verify", check=True)
     before = Path(paths.profiles_file()).read_bytes()
@@ -272,7 +268,7 @@ def test_writers_wait_for_the_profile_file_lock_then_change_nothing(
     with filelock.FileLock(lock_path):
         for args in (["add", "dev", "--project-id", project_id, "--no-verify", "--api-key-stdin"],
                      ["remove", "prod"], ["rename", "prod", "other"]):  # fmt: skip
-            result = up42keys(*args, input="key\n", env={"UP42KEYS_TIMEOUT": "0.05"})
+            result = forked(*args, input="key\n", env={"UP42KEYS_TIMEOUT": "0.05"})
             assert result.returncode == 1, (args, result.stderr)
             assert "lock on the profile file" in result.stderr
             assert len(result.stderr.splitlines()) == 1
@@ -280,7 +276,7 @@ def test_writers_wait_for_the_profile_file_lock_then_change_nothing(
 
 
 def test_a_switch_during_a_mint_never_leaves_another_profiles_token_current(
-    run, up42keys, server, project_id, monkeypatch
+    run, forked, server, project_id, monkeypatch
 ):
     other = str(uuid.uuid4())
     server.add_project(other, API_KEY)
@@ -294,7 +290,7 @@ def test_a_switch_during_a_mint_never_leaves_another_profiles_token_current(
     def read_while_another_process_switches() -> str | None:
         active = read_active()
         if not switches:
-            switches.append(up42keys("use", "u1"))
+            switches.append(forked("use", "u1"))
         return active
 
     monkeypatch.setattr(state, "read_active", read_while_another_process_switches)

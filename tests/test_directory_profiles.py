@@ -1,7 +1,7 @@
 """Per-directory profiles: the nearest .up42keys-profile chooses, in the prompt as in commands.
 
 The commands run in-process in the directory (``monkeypatch.chdir``), on the installed
-command's files and keyring, and ``exec`` runs installed; the
+command's files and keyring, and ``exec`` runs in a process (a fork-server child); the
 order they follow is NAME, UP42KEYS_PROFILE, the environment credentials, the file, the
 active profile.
 """
@@ -117,7 +117,7 @@ def token_subject(result) -> str:
 
 
 def test_pin_writes_one_line_and_every_command_below_follows_it(
-    in_process, up42keys, profiles, project_tree, monkeypatch
+    in_process, forked, profiles, project_tree, monkeypatch
 ):
     project = project_tree / "project"
     (project / paths.PIN_FILE).unlink()
@@ -134,7 +134,7 @@ def test_pin_writes_one_line_and_every_command_below_follows_it(
     assert token_subject(in_process("token")) == profiles["dev"]
     exported = in_process("env")
     assert f"export UP42_PROJECT_ID='{profiles['dev']}'" in exported.stdout
-    ran = up42keys("exec", "--", "sh", "-c", 'echo "$UP42KEYS_PROFILE $UP42_PROJECT_ID"')
+    ran = forked("exec", "--", "sh", "-c", 'echo "$UP42KEYS_PROFILE $UP42_PROJECT_ID"')
     assert ran.stdout == f"dev {profiles['dev']}\n", ran.stderr
     assert "profile: dev" in in_process("inspect").stdout
     # The argument still wins, and the global active profile is untouched.

@@ -145,7 +145,7 @@ def test_bad_environment_credentials_say_which_variable(
 
 
 def test_env_and_exec_use_environment_credentials_with_no_keyring(
-    in_process, up42keys, server, env_project, isolated_home
+    in_process, forked, server, env_project, isolated_home
 ):
     printed = in_process("env", env=NO_KEYRING)
     assert printed.returncode == 0, printed.stderr
@@ -155,7 +155,7 @@ def test_env_and_exec_use_environment_credentials_with_no_keyring(
         "import json, os; print(json.dumps([os.environ[n] for n in "
         "('UP42_TOKEN', 'UP42_PROJECT_ID', 'UP42_PROJECT_API_KEY')]))"
     )
-    ran = up42keys("exec", "--", sys.executable, "-c", script, env=NO_KEYRING)
+    ran = forked("exec", "--", sys.executable, "-c", script, env=NO_KEYRING)
     assert ran.returncode == 0, ran.stderr
     token, project, key = json.loads(ran.stdout)
     assert subject(token) == env_project

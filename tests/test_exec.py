@@ -63,8 +63,8 @@ def dump_env(*names: str) -> list[str]:
     ]
 
 
-def test_exec_runs_the_command_with_the_profiles_token(up42keys, profiles):
-    result = up42keys(
+def test_exec_runs_the_command_with_the_profiles_token(forked, profiles):
+    result = forked(
         "exec", "dev", "--", *dump_env("UP42_TOKEN", "UP42_PROJECT_ID", "UP42KEYS_PROFILE")
     )
     assert result.returncode == 0, result.stderr
@@ -73,15 +73,15 @@ def test_exec_runs_the_command_with_the_profiles_token(up42keys, profiles):
     assert (project, profile) == (profiles["dev"], "dev")
 
 
-def test_exec_without_name_uses_the_current_profile_and_keeps_the_rest(up42keys, profiles):
-    result = up42keys("exec", "--", *dump_env("UP42KEYS_PROFILE", "KEPT"), env={"KEPT": "yes"})
+def test_exec_without_name_uses_the_current_profile_and_keeps_the_rest(forked, profiles):
+    result = forked("exec", "--", *dump_env("UP42KEYS_PROFILE", "KEPT"), env={"KEPT": "yes"})
     assert json.loads(result.stdout) == ["prod", "yes"], result.stderr
 
 
-def test_exec_passes_arguments_untouched(up42keys, profiles):
+def test_exec_passes_arguments_untouched(forked, profiles):
     args = ["--", "-x", "--help", "", "a b", "$HOME"]
     script = "import json, sys; print(json.dumps(sys.argv[1:]))"
-    result = up42keys("exec", "prod", "--", sys.executable, "-c", script, *args)
+    result = forked("exec", "prod", "--", sys.executable, "-c", script, *args)
     assert json.loads(result.stdout) == args, result.stderr
 
 
@@ -96,8 +96,8 @@ def test_exec_hands_over_open_descriptors_as_a_shell_does(profiles, tmp_path):
     ("script", "code"),
     [("exit 0", 0), ("exit 7", 7), ("kill -TERM $$", 128 + signal.SIGTERM), ("kill -KILL $$", 137)],
 )
-def test_exec_exits_with_the_commands_code(up42keys, profiles, script, code):
-    assert up42keys("exec", "--", "sh", "-c", script).returncode == code
+def test_exec_exits_with_the_commands_code(forked, profiles, script, code):
+    assert forked("exec", "--", "sh", "-c", script).returncode == code
 
 
 @pytest.mark.parametrize(
@@ -111,8 +111,8 @@ def test_exec_exits_with_the_commands_code(up42keys, profiles, script, code):
         (["exec", "--", "/etc/passwd"], 126, "cannot run /etc/passwd"),
     ],
 )
-def test_exec_errors(up42keys, profiles, args, code, message):
-    result = up42keys(*args)
+def test_exec_errors(forked, profiles, args, code, message):
+    result = forked(*args)
     assert result.returncode == code
     assert result.stderr.startswith("up42keys: error: ")
     assert message in result.stderr
@@ -211,10 +211,10 @@ OUTLIVER = textwrap.dedent(
 )
 
 
-def test_exec_token_file_holds_a_valid_token_after_the_first_expired(up42keys, server, profiles):
+def test_exec_token_file_holds_a_valid_token_after_the_first_expired(forked, server, profiles):
     # Six-second tokens renewed with three seconds left, as tests/reachkit.py says why.
     server.token_ttl = 6
-    result = up42keys(
+    result = forked(
         "exec", "dev", "--", sys.executable, "-c", OUTLIVER, env={"UP42KEYS_MIN_TTL": "3"}
     )
     assert result.returncode == 0, result.stderr
@@ -227,22 +227,22 @@ def test_exec_token_file_holds_a_valid_token_after_the_first_expired(up42keys, s
     assert not os.path.exists(os.path.dirname(report["path"]))
 
 
-def test_exec_removes_the_token_file_however_the_command_ends(up42keys, profiles):
+def test_exec_removes_the_token_file_however_the_command_ends(forked, profiles):
     for script in ('echo "$UP42_TOKEN_FILE"; exit 9', 'echo "$UP42_TOKEN_FILE"; kill -TERM $$'):
-        result = up42keys("exec", "prod", "--", "sh", "-c", script)
+        result = forked("exec", "prod", "--", "sh", "-c", script)
         assert result.returncode in (9, 128 + signal.SIGTERM), result.stderr
         path = result.stdout.strip()
         assert path.endswith("/token")
         assert not os.path.exists(path)
 
 
-def test_exec_token_file_is_private_and_holds_the_token(up42keys, profiles):
+def test_exec_token_file_is_private_and_holds_the_token(forked, profiles):
     script = (
         "import json, os, stat; p = os.environ['UP42_TOKEN_FILE']; "
         "print(json.dumps([open(p).read(), os.environ['UP42_TOKEN'], "
         "stat.S_IMODE(os.stat(p).st_mode), stat.S_IMODE(os.stat(os.path.dirname(p)).st_mode)]))"
     )
-    result = up42keys("exec", "prod", "--", sys.executable, "-c", script)
+    result = forked("exec", "prod", "--", sys.executable, "-c", script)
     content, token, file_mode, dir_mode = json.loads(result.stdout)
     assert content == token + "\n"
     assert (file_mode, dir_mode) == (0o600, 0o700)
@@ -280,8 +280,8 @@ def test_exec_failed_renewal_is_reported_and_never_kills_the_command(server, pro
     assert "up42keys: warning: cannot renew the token" in stderr
 
 
-def test_exec_drops_an_inherited_key_of_another_project(up42keys, profiles):
-    result = up42keys(
+def test_exec_drops_an_inherited_key_of_another_project(forked, profiles):
+    result = forked(
         "exec",
         "prod",
         "--",

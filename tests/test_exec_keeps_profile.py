@@ -18,7 +18,7 @@ import uuid
 
 import pytest
 
-from tests.conftest import API_KEY, installed_command, run_in_process, run_installed
+from tests.conftest import API_KEY, installed_command, run_forked, run_in_process
 from tests.helpers import add_profile, carrying, claims
 
 OTHER_KEY = "other-project-key-" + "b" * 12
@@ -82,7 +82,7 @@ def test_exec_never_sends_its_key_to_the_host_the_profile_was_moved_to(
 
     def replace() -> None:
         moved = add_profile(
-            run_installed, other_server, "dev", other_project, "--force", "--no-verify",
+            run_forked, other_server, "dev", other_project, "--force", "--no-verify",
             secret=OTHER_KEY,
         )  # fmt: skip
         assert moved.returncode == 0, moved.stderr
@@ -105,9 +105,9 @@ def test_exec_never_hands_the_child_another_projects_token(server, project_id, t
     server.add_project(project_b, OTHER_KEY)
 
     def replace() -> None:
-        moved = add_profile(run_installed, server, "dev", project_b, "--force", secret=OTHER_KEY)
+        moved = add_profile(run_forked, server, "dev", project_b, "--force", secret=OTHER_KEY)
         assert moved.returncode == 0, moved.stderr
-        assert claims(run_installed("token", "dev").stdout)["sub"] == project_b
+        assert claims(run_forked("token", "dev").stdout)["sub"] == project_b
 
     report, stderr, code = exec_while(replace, tmp_path)
     assert code == 0, stderr
@@ -125,7 +125,7 @@ def test_exec_stops_renewing_when_its_profile_is_removed(server, project_id, tmp
     add_profile(run_in_process, server, "dev", project_id, check=True)
 
     def replace() -> None:
-        assert run_installed("remove", "dev").returncode == 0
+        assert run_forked("remove", "dev").returncode == 0
 
     report, stderr, code = exec_while(replace, tmp_path)
     assert code == 0, stderr

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import API_KEY, PASSWORD, run_in_process, run_installed
+from tests.conftest import API_KEY, PASSWORD, run_forked, run_in_process
 from tests.fakeup42 import FakeUp42, closed_port_url
 from tests.helpers import USERNAME, add_profile, claims
 from tests.shellkit import shell_env
@@ -41,8 +41,8 @@ def offline() -> dict[str, str]:
     return {"HTTPS_PROXY": closed_port_url(), "NO_PROXY": "127.0.0.1,localhost"}
 
 
-def installed(*args: str, input: str | None = None) -> subprocess.CompletedProcess[str]:
-    return run_installed(*args, input=input, env=shell_env(**offline()))
+def offline_run(*args: str, input: str | None = None) -> subprocess.CompletedProcess[str]:
+    return run_forked(*args, input=input, env=shell_env(**offline()))
 
 
 def run_at_terminal(argv: list[str], answer: str | None) -> tuple[int, str]:
@@ -87,7 +87,7 @@ def add_project_profile(server: FakeUp42, ids: dict[str, str], *flags: str) -> N
 
 def add_account_profile(server: FakeUp42, ids: dict[str, str]) -> None:
     add_profile(
-        run_installed, server, "me", USERNAME, "--region", "sa", "--api-url", server.url,
+        run_forked, server, "me", USERNAME, "--region", "sa", "--api-url", server.url,
         check=True,
     )  # fmt: skip
 
@@ -126,8 +126,8 @@ def lose_account_password(server: FakeUp42, ids: dict[str, str]) -> None:
 def import_without_secret(server: FakeUp42, ids: dict[str, str]) -> None:
     """A team's shared definition, imported: the profile exists, its key does not yet."""
     shared = f'[profiles.prod]\nproject_id = "{ids["project"]}"\napi_url = "{server.url}"\n'
-    assert run_installed("import", "-", input=shared).returncode == 0
-    assert run_installed("use", "prod").returncode == 6
+    assert run_forked("import", "-", input=shared).returncode == 0
+    assert run_forked("use", "prod").returncode == 6
 
 
 def nothing_stored(server: FakeUp42, ids: dict[str, str]) -> None:
@@ -168,7 +168,7 @@ def test_the_printed_fix_repairs_the_state(case, server):
     stored = Path(paths.profiles_file())
     before = stored.read_text() if stored.exists() else None
 
-    broken = installed(*[word.format(url=server.url, **ids) for word in case.command],
+    broken = offline_run(*[word.format(url=server.url, **ids) for word in case.command],
                        input=case.stdin)  # fmt: skip
     assert broken.returncode == case.exit_code, broken.stderr
     fix = printed_fix(broken.stderr)
@@ -184,7 +184,7 @@ def test_the_printed_fix_repairs_the_state(case, server):
     else:  # exactly the profile it was, every setting kept: only the secret was stored
         assert after == before.replace("has_secret = false\n", "")
 
-    repaired = installed("token", "prod" if "prod" in after else "me", "--refresh")
+    repaired = offline_run("token", "prod" if "prod" in after else "me", "--refresh")
     assert repaired.returncode == 0, (fix, repaired.stderr)
     expected = ids["project"] if case.subject == "project" else USERNAME
     assert claims(repaired.stdout)["sub"] == expected
@@ -194,7 +194,7 @@ def test_an_unknown_profile_points_at_list_which_names_the_profiles(server):
     ids = {"project": str(uuid.uuid4())}
     server.add_project(ids["project"], API_KEY)
     add_project_profile(server, ids)
-    unknown = installed("token", "ghost")
+    unknown = offline_run("token", "ghost")
     assert unknown.returncode == 3
     listing = subprocess.run(
         shlex.split(printed_fix(unknown.stderr)),
@@ -214,8 +214,8 @@ def test_each_secret_fix_is_set_secret_which_keeps_every_setting(server):
     server.add_project(ids["project"], API_KEY)
     server.add_account(USERNAME, PASSWORD)
     reject_project_key(server, ids)
-    project_fix = printed_fix(installed("token", "--refresh").stderr)
+    project_fix = printed_fix(offline_run("token", "--refresh").stderr)
     assert shlex.split(project_fix) == ["up42keys", "set-secret", "prod"]
     reject_account_password(server, ids)
-    account_fix = printed_fix(installed("token", "me", "--refresh").stderr)
+    account_fix = printed_fix(offline_run("token", "me", "--refresh").stderr)
     assert shlex.split(account_fix) == ["up42keys", "set-secret", "me"]

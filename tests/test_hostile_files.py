@@ -28,12 +28,13 @@ from tests.conftest import (
     API_KEY,
     installed_command,
     require_os_feature,
+    run_forked,
     run_in_process,
     run_installed,
 )
-from tests.forkserver import Child
+from tests.forkserver import INSTALLED_EVERY, Child
 from tests.helpers import add_profile, give_installed_command_the_key, run_python
-from tests.test_concurrency import INSTALLED_EVERY, finish, spawn, way
+from tests.test_concurrency import finish, spawn, way
 
 OTHER_UID = 54321
 
@@ -82,7 +83,7 @@ def test_a_link_planted_as_our_directory_is_refused_and_its_target_keeps_its_mod
     link.symlink_to(planted[target])
     before = mode(planted[target])
     result = add_profile(
-        lambda *a, input: run_installed(*a, input=input, env={variable: str(link)}),
+        lambda *a, input: run_forked(*a, input=input, env={variable: str(link)}),
         server, "dev", project_id, "--no-verify",
     )  # fmt: skip
     after = mode(planted[target])
@@ -109,7 +110,7 @@ def test_a_link_planted_in_a_shared_runtime_directory_is_not_used(
         "UP42_PROJECT_API_KEY": API_KEY,
         "UP42_API_URL": server.url,
     }
-    result = run_installed("exec", "--", "sh", "-c", 'cat "$UP42_TOKEN_FILE" >/dev/null', env=env)
+    result = run_forked("exec", "--", "sh", "-c", 'cat "$UP42_TOKEN_FILE" >/dev/null', env=env)
     after = mode(planted[target])
     print(f"\nXDG_RUNTIME_DIR/up42keys -> {target}: mode {before:04o} -> {after:04o}")
     assert after == before
@@ -122,7 +123,7 @@ def test_a_private_directory_of_ours_behind_a_link_of_ours_is_used(tmp_path, ser
     real.mkdir(mode=0o700)
     link = tmp_path / "cache-link"
     link.symlink_to(real)
-    call = lambda *a, input: run_installed(*a, input=input, env={"UP42KEYS_CACHE_DIR": str(link)})  # noqa: E731
+    call = lambda *a, input: run_forked(*a, input=input, env={"UP42KEYS_CACHE_DIR": str(link)})  # noqa: E731
     assert add_profile(call, server, "dev", project_id, "--no-verify").returncode == 0
     assert mode(real) == 0o700
     assert (real / "profiles.keys").exists()
@@ -134,7 +135,7 @@ def test_a_link_of_another_user_is_refused_with_the_chown_fix(tmp_path, server, 
     link = tmp_path / "cache-link"
     link.symlink_to(real)
     os.lchown(link, OTHER_UID, OTHER_UID)
-    call = lambda *a, input: run_installed(*a, input=input, env={"UP42KEYS_CACHE_DIR": str(link)})  # noqa: E731
+    call = lambda *a, input: run_forked(*a, input=input, env={"UP42KEYS_CACHE_DIR": str(link)})  # noqa: E731
     result = add_profile(call, server, "dev", project_id, "--no-verify")
     assert result.returncode == 1
     assert f"chown -R {os.geteuid()} {link}" in result.stderr

@@ -205,14 +205,14 @@ def test_failed_mint_leaves_an_expired_record_as_it_was(run, server, prod, pause
     assert (record.read_bytes(), current.read_bytes()) == before
 
 
-def test_hung_server_gives_exit_5_within_three_timeouts_and_backoff(up42keys, server, project_id):
+def test_hung_server_gives_exit_5_within_three_timeouts_and_backoff(forked, server, project_id):
     timeout = 0.3
     env = {"UP42KEYS_TIMEOUT": str(timeout), "UP42KEYS_RETRY_DELAY": "0.05"}
     add_profile(run_in_process, server, "prod", project_id, "--no-verify", check=True)
     hang = 20.0  # far longer than three timeouts, so that no load can blur the two apart
     server.inject(*[Fault(hang=hang)] * 3)
     started = time.monotonic()
-    result = up42keys("token", env=env)
+    result = forked("token", env=env)
     elapsed = time.monotonic() - started
     assert result.returncode == 5
     assert f"no answer from {server.url}/oauth/token within 0.3 s" in one_line_error(result.stderr)
@@ -222,9 +222,9 @@ def test_hung_server_gives_exit_5_within_three_timeouts_and_backoff(up42keys, se
     assert not Path(paths.token_record("prod")).exists()
 
 
-def test_closed_port_gives_exit_5_naming_the_url(up42keys):
+def test_closed_port_gives_exit_5_naming_the_url(forked):
     url = closed_port_url()
-    added = up42keys(*add_with_url(url), input="key\n")
+    added = forked(*add_with_url(url), input="key\n")
     assert added.returncode == 5
     assert f"cannot connect to {url}/oauth/token" in one_line_error(added.stderr)
     assert not Path(paths.profiles_file()).exists()

@@ -53,8 +53,8 @@ def test_a_cache_directory_of_another_user_is_refused_not_chmodded(run, server, 
     assert list(cache.iterdir()) == []
 
 
-def test_a_token_record_planted_by_another_user_is_not_served(up42keys, server, project_id):
-    add_profile(up42keys, server, "prod", project_id, "--no-verify", check=True)
+def test_a_token_record_planted_by_another_user_is_not_served(forked, server, project_id):
+    add_profile(forked, server, "prod", project_id, "--no-verify", check=True)
     give_installed_command_the_key("prod")
     tokens = Path(paths.tokens_dir())
     tokens.mkdir(parents=True, exist_ok=True)
@@ -62,7 +62,7 @@ def test_a_token_record_planted_by_another_user_is_not_served(up42keys, server, 
     record = planted_record(server, project_id)
     planted.write_text(record)
     os.chown(planted, OTHER_UID, OTHER_UID)
-    result = up42keys("token")
+    result = forked("token")
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() != record.splitlines()[2]
     assert server.mints == 1
@@ -70,9 +70,9 @@ def test_a_token_record_planted_by_another_user_is_not_served(up42keys, server, 
 
 
 def test_a_symlinked_token_record_is_neither_served_nor_written_through(
-    up42keys, server, project_id, tmp_path
+    forked, server, project_id, tmp_path
 ):
-    add_profile(up42keys, server, "prod", project_id, "--no-verify", check=True)
+    add_profile(forked, server, "prod", project_id, "--no-verify", check=True)
     give_installed_command_the_key("prod")
     elsewhere = tmp_path / "elsewhere"
     record = planted_record(server, project_id)
@@ -80,15 +80,15 @@ def test_a_symlinked_token_record_is_neither_served_nor_written_through(
     tokens = Path(paths.tokens_dir())
     tokens.mkdir(parents=True, exist_ok=True)
     (tokens / "prod").symlink_to(elsewhere)
-    result = up42keys("token")
+    result = forked("token")
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() != record.splitlines()[2]
     assert elsewhere.read_text() == record
     assert not (tokens / "prod").is_symlink()
 
 
-def test_a_symlink_planted_at_a_lock_path_is_not_followed(up42keys, server, project_id, tmp_path):
-    add_profile(up42keys, server, "prod", project_id, "--no-verify", check=True)
+def test_a_symlink_planted_at_a_lock_path_is_not_followed(forked, server, project_id, tmp_path):
+    add_profile(forked, server, "prod", project_id, "--no-verify", check=True)
     give_installed_command_the_key("prod")
     precious = tmp_path / "precious"
     precious.write_text("do not truncate me\n")
@@ -96,7 +96,7 @@ def test_a_symlink_planted_at_a_lock_path_is_not_followed(up42keys, server, proj
     lock.parent.mkdir(parents=True, exist_ok=True)
     lock.unlink(missing_ok=True)
     lock.symlink_to(precious)
-    result = up42keys("token", "--refresh")
+    result = forked("token", "--refresh")
     assert precious.read_text() == "do not truncate me\n"
     assert result.returncode == 1, result.stderr
     assert "Traceback" not in result.stderr

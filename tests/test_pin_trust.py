@@ -4,7 +4,7 @@ The hostile cases are files a cloned repository (or another user) can put at
 ``.up42keys-profile``. Each case gets its own directory, where this user first ran
 ``up42keys pin prod`` (so that a trust record for ``prod`` exists there and only the
 reading rule decides) before the file was replaced by the hostile one. In each, the
-prompt of bash, zsh and fish and the installed commands (``current``, ``exec``) must name
+prompt of bash, zsh and fish and the commands (``current``, ``exec``) must name
 the same profile, and agree on whether the file is ignored (the prompt's ``up42:!pin``,
 the commands' one warning line). prod is protected; the active profile is dev.
 """
@@ -21,7 +21,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import installed_command, run_in_process
+from tests.conftest import installed_command, run_forked, run_in_process, run_installed
+from tests.forkserver import INSTALLED_EVERY
 from tests.helpers import claims, environment_in, in_directory
 from tests.shellkit import ALL_SHELLS, POSIX_SHELLS, add_prod_and_dev, load, require, run_shell
 from up42keys import inputs, paths
@@ -31,11 +32,11 @@ MIB = 1024 * 1024
 
 
 @pytest.fixture
-def profiles(up42keys, server, project_id):
+def profiles(forked, server, project_id):
     """prod (protected) and dev (active); dev gets a token, so its prompt shows no '!'."""
     made = add_prod_and_dev(server, project_id)
-    assert up42keys("protect", "prod").returncode == 0
-    assert up42keys("use", "dev").returncode == 0
+    assert forked("protect", "prod").returncode == 0
+    assert forked("use", "dev").returncode == 0
     return made
 
 
@@ -43,7 +44,7 @@ def pinned_then_replaced(directory: Path, write: Callable[[Path], None]) -> None
     """``pin prod`` here (a trust record for prod), then the file replaced by ``write``.
 
     The set-up runs in-process (the installed command's files, a process start less); the
-    pin files' reading is what the tests run installed."""
+    pin files' reading is what the tests run as processes."""
     directory.mkdir()
     pinned = run_in_process("pin", "prod", cwd=directory, env=environment_in(directory))
     assert pinned.returncode == 0, pinned.stderr
@@ -120,13 +121,12 @@ def prompt_says(rendered: str) -> tuple[str | None, bool]:
     return name, ignored
 
 
-# exec runs in a fork-server child (tests/forkserver.py) for all cases but 1 in this many,
-# which run it installed; current always runs installed.
-EXEC_INSTALLED_EVERY = 4
+# current and exec run in fork-server children (tests/forkserver.py) for all cases but 1 in
+# INSTALLED_EVERY, which run both installed.
 
 
 @pytest.mark.shells
-def test_the_prompt_and_the_commands_never_disagree_on_a_pin_file(profiles, tmp_path, fork_server):
+def test_the_prompt_and_the_commands_never_disagree_on_a_pin_file(profiles, tmp_path):
     root = tmp_path / "cases"
     root.mkdir()
     for case, write in HOSTILE.items():
@@ -135,11 +135,9 @@ def test_the_prompt_and_the_commands_never_disagree_on_a_pin_file(profiles, tmp_
     exec_profile = ["exec", "--", "sh", "-c", 'printf %s "$UP42KEYS_PROFILE"']
     for number, case in enumerate(HOSTILE):
         directory = root / case
-        current = in_directory(directory, "current")
-        if number % EXEC_INSTALLED_EVERY == 0:
-            ran = in_directory(directory, *exec_profile)
-        else:
-            ran = fork_server.run(exec_profile, environment_in(directory), cwd=directory)
+        run = run_installed if number % INSTALLED_EVERY == 0 else run_forked
+        current = in_directory(directory, "current", run=run)
+        ran = in_directory(directory, *exec_profile, run=run)
         warnings = [line for line in current.stderr.splitlines() if "ignoring" in line]
         commands[case] = (current.stdout.strip(), bool(warnings))
         outputs[case] = (current, ran, warnings)
@@ -160,10 +158,10 @@ def test_the_prompt_and_the_commands_never_disagree_on_a_pin_file(profiles, tmp_
         checks += 1
         if ran.stdout != current.stdout.strip():
             disagreements.append(("exec", case, ran.stdout, commands[case]))
-    installed = len(range(0, len(HOSTILE), EXEC_INSTALLED_EVERY))
+    installed = len(range(0, len(HOSTILE), INSTALLED_EVERY))
     print(
         f"\npin files: {len(disagreements)} disagreements of {checks}: {disagreements} "
-        f"(exec installed in {installed} of {len(HOSTILE)} cases, else in a fork-server child)"
+        f"(installed in {installed} of {len(HOSTILE)} cases, else in fork-server children)"
     )
     assert disagreements == []
     assert checks == 4 * len(HOSTILE)
@@ -244,7 +242,7 @@ def test_a_400_mib_pin_file_costs_nothing(profiles, tmp_path):
 
 
 def test_a_cloned_repository_pinning_protected_prod_gets_no_token_for_it(
-    profiles, up42keys, tmp_path
+    profiles, forked, tmp_path
 ):
     repository = tmp_path / "clone"
     repository.mkdir()
@@ -263,7 +261,7 @@ def test_a_cloned_repository_pinning_protected_prod_gets_no_token_for_it(
     none = in_directory(repository, "token")
     assert none.returncode != 0
     assert none.stdout == ""
-    assert up42keys("use", "dev").returncode == 0
+    assert forked("use", "dev").returncode == 0
 
     # The fix printed works: 'pin --trust' there, and prod is used (the user chose it).
     fix = token.stderr.split("trust it: ", 1)[1].strip()

@@ -70,7 +70,7 @@ def test_a_key_given_as_an_argument_is_refused_and_not_repeated(run, memory_keyr
     assert not Path(paths.profiles_file()).exists()
 
 
-def test_a_session_with_failures_leaks_no_key(up42keys, server, project_id):
+def test_a_session_with_failures_leaks_no_key(forked, server, project_id):
     """Every command, the failing ones too: the key is in no output and no file of ours."""
     forms = secret_forms(project_id, API_KEY, WRONG_KEY)
     common = ["--api-url", server.url, "--api-key-stdin"]
@@ -95,7 +95,7 @@ def test_a_session_with_failures_leaks_no_key(up42keys, server, project_id):
     for args, stdin, code in steps:
         if args == ["token", "--refresh"]:
             server.inject(Fault(401, json_body={"error": {"code": 401, "message": "no"}}))
-        result = up42keys(*args, input=stdin + "\n")
+        result = forked(*args, input=stdin + "\n")
         assert result.returncode == code, (args, result.stderr)
         assert_no_secret(result.stdout + result.stderr, forms, f"the output of {args}")
     for path in files_under(paths.config_dir(), paths.cache_dir()):
@@ -233,7 +233,7 @@ def test_in_process_commands_without_a_secret_never_touch_the_keyring(
 # -- tokens are printed by `token` alone (and by `env`/`exec`) --------------------------------
 
 
-def test_only_token_prints_a_token(up42keys, server, project_id):
+def test_only_token_prints_a_token(forked, server, project_id):
     seen: set[str] = set()
 
     def remember_tokens() -> None:
@@ -245,7 +245,7 @@ def test_only_token_prints_a_token(up42keys, server, project_id):
     other = str(uuid.uuid4())
     server.add_project(other, API_KEY)
     common = ["--api-url", server.url, "--api-key-stdin"]
-    printing = up42keys("add", "prod", "--project-id", project_id, *common, input=API_KEY + "\n")
+    printing = forked("add", "prod", "--project-id", project_id, *common, input=API_KEY + "\n")
     outputs = [printing]
     remember_tokens()
     for args in (
@@ -258,7 +258,7 @@ def test_only_token_prints_a_token(up42keys, server, project_id):
         ["inspect", "prod"],
         ["rename", "dev", "staging"],
     ):
-        result = up42keys(*args, input=API_KEY + "\n")
+        result = forked(*args, input=API_KEY + "\n")
         assert result.returncode == 0, (args, result.stderr)
         outputs.append(result)
         remember_tokens()
@@ -267,5 +267,5 @@ def test_only_token_prints_a_token(up42keys, server, project_id):
         for token in seen:
             signature = token.rsplit(".", 1)[1]
             assert signature not in result.stdout + result.stderr, result.args
-    printed = up42keys("token").stdout.strip()
+    printed = forked("token").stdout.strip()
     assert printed in seen

@@ -100,7 +100,7 @@ def test_prompt_names_the_environment_credentials_that_commands_use(
 
 
 @pytest.mark.parametrize("shell_name", ALL_SHELLS)
-def test_prompt_follows_use_protect_and_remove(up42keys, profiles, shell_name):
+def test_prompt_follows_use_protect_and_remove(forked, profiles, shell_name):
     steps = [
         ("use dev", "up42:dev"),
         ("protect dev", "up42:dev[protected]"),
@@ -184,7 +184,7 @@ def test_init_code_parses(shell_name):
 
 
 @pytest.mark.parametrize("shell_name", ALL_SHELLS)
-def test_use_shell_switches_this_shell_only(up42keys, profiles, shell_name):
+def test_use_shell_switches_this_shell_only(forked, profiles, shell_name):
     script = load(shell_name) + "\n".join(
         [
             "up42keys use --shell dev",
@@ -209,27 +209,27 @@ def test_use_shell_switches_this_shell_only(up42keys, profiles, shell_name):
     assert lines[3:] == ["child=dev", "status=3", "still=dev", "after=", "prod"]
     assert "Switched this shell to profile 'dev'." in result.stderr
     # Nothing global changed: other shells still use prod, and dev's token was minted.
-    assert up42keys("current").stdout == "prod\n"
+    assert forked("current").stdout == "prod\n"
     assert Path(paths.active_file()).read_text() == "prod\n"
     assert subject(Path(paths.current_token_file()).read_text()) == profiles["prod"]
 
 
 @pytest.mark.parametrize("shell_name", POSIX_SHELLS)
-def test_plain_use_stays_global_and_other_commands_pass_through(up42keys, profiles, shell_name):
+def test_plain_use_stays_global_and_other_commands_pass_through(forked, profiles, shell_name):
     script = load(shell_name) + "up42keys use dev && up42keys current && up42keys list --json\n"
     result = run_shell(shell_name, script)
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("dev\n")
     assert [row["name"] for row in json.loads(result.stdout[4:])] == ["dev", "prod"]
-    assert up42keys("current").stdout == "dev\n"
+    assert forked("current").stdout == "dev\n"
 
 
-def test_use_shell_without_the_function_says_how_to_load_it(up42keys, profiles):
-    result = up42keys("use", "--shell", "dev")
+def test_use_shell_without_the_function_says_how_to_load_it(forked, profiles):
+    result = forked("use", "--shell", "dev")
     assert result.returncode == 2
     assert "shell-init" in result.stderr
     assert result.stdout == ""
-    assert up42keys("current").stdout == "prod\n"
+    assert forked("current").stdout == "prod\n"
 
 
 # -- protected profiles ----------------------------------------------------------------------
@@ -243,39 +243,39 @@ def run_on_terminal(args: list[str], answer: str) -> tuple[int, str]:
     return code, terminal.shown + stdout
 
 
-def test_use_of_protected_profile_asks_on_a_terminal(up42keys, profiles):
-    assert up42keys("use", "dev").returncode == 0
+def test_use_of_protected_profile_asks_on_a_terminal(forked, profiles):
+    assert forked("use", "dev").returncode == 0
     code, shown = run_on_terminal(["use", "prod"], "n\n")
     assert code == 1
     assert "Profile 'prod' is protected. Use it?" in shown
-    assert up42keys("current").stdout == "dev\n"
+    assert forked("current").stdout == "dev\n"
     code, shown = run_on_terminal(["use", "prod"], "y\n")
     assert code == 0, shown
-    assert up42keys("current").stdout == "prod\n"
-    assert up42keys("use", "dev").returncode == 0
+    assert forked("current").stdout == "prod\n"
+    assert forked("use", "dev").returncode == 0
     code, shown = run_on_terminal(["use", "prod", "--yes"], "")
     assert code == 0, shown
     assert "protected" not in shown
-    assert up42keys("current").stdout == "prod\n"
+    assert forked("current").stdout == "prod\n"
 
 
-def test_use_of_protected_profile_without_terminal_proceeds_with_a_note(up42keys, profiles):
-    assert up42keys("use", "dev").returncode == 0
-    result = up42keys("use", "prod")
+def test_use_of_protected_profile_without_terminal_proceeds_with_a_note(forked, profiles):
+    assert forked("use", "dev").returncode == 0
+    result = forked("use", "prod")
     assert result.returncode == 0
     assert "Note: profile 'prod' is protected." in result.stderr
-    assert up42keys("current").stdout == "prod\n"
+    assert forked("current").stdout == "prod\n"
 
 
-def test_protect_sets_and_clears_the_mark(up42keys, profiles):
+def test_protect_sets_and_clears_the_mark(forked, profiles):
     assert Path(paths.protected_marker("prod")).exists()
-    assert up42keys("protect", "dev").returncode == 0
-    rows = {row["name"]: row["protected"] for row in json.loads(up42keys("list", "--json").stdout)}
+    assert forked("protect", "dev").returncode == 0
+    rows = {row["name"]: row["protected"] for row in json.loads(forked("list", "--json").stdout)}
     assert rows == {"dev": True, "prod": True}
-    assert up42keys("protect", "prod", "--off", "--yes").returncode == 0
+    assert forked("protect", "prod", "--off", "--yes").returncode == 0
     assert not Path(paths.protected_marker("prod")).exists()
     assert Path(paths.protected_marker("dev")).exists()
-    assert up42keys("protect", "nope").returncode == 3
+    assert forked("protect", "nope").returncode == 3
 
 
 # -- env -----------------------------------------------------------------------------------
@@ -324,8 +324,8 @@ def test_env_hands_the_token_to_a_shell(profiles, shell_name):
     assert subject(token) == profiles["dev"]
 
 
-def test_env_prints_posix_by_default_and_fish_on_request(up42keys, profiles):
-    posix = up42keys("env").stdout.splitlines()
+def test_env_prints_posix_by_default_and_fish_on_request(forked, profiles):
+    posix = forked("env").stdout.splitlines()
     assert [line.split("=")[0] for line in posix] == [
         "export UP42_TOKEN",
         "export UP42_PROJECT_ID",
@@ -335,12 +335,12 @@ def test_env_prints_posix_by_default_and_fish_on_request(up42keys, profiles):
     assert posix[2] == "export UP42KEYS_PROFILE='prod'"
     token = posix[0].split("=", 1)[1].strip("'")
     assert posix[3] == f"export UP42_TOKEN_EXPIRES_AT='{claims(token)['exp']}'"
-    fish = up42keys("env", "--shell", "fish").stdout.splitlines()
+    fish = forked("env", "--shell", "fish").stdout.splitlines()
     assert fish[1] == f"set -gx UP42_PROJECT_ID '{profiles['prod']}'"
 
 
-def test_env_for_environment_credentials_pins_no_profile(up42keys, project_id, server):
-    result = up42keys(
+def test_env_for_environment_credentials_pins_no_profile(forked, project_id, server):
+    result = forked(
         "env",
         env={
             "UP42_PROJECT_ID": project_id,

@@ -32,10 +32,10 @@ def logged_command(tmp_path) -> tuple[Path, Path]:
 @pytest.mark.shells
 @pytest.mark.parametrize("shell_name", ["bash", "zsh"])
 def test_cached_init_starts_python_only_when_the_command_is_newer(
-    up42keys, logged_command, shell_name
+    forked, logged_command, shell_name
 ):
     directory, log = logged_command
-    loader = up42keys("shell-init", shell_name, "--cached")
+    loader = forked("shell-init", shell_name, "--cached")
     assert loader.returncode == 0, loader.stderr
     # run_shell puts the installed command first on PATH: the wrapper goes before it.
     first = f'PATH="{directory}:$PATH"\n'
@@ -51,17 +51,17 @@ def test_cached_init_starts_python_only_when_the_command_is_newer(
         assert "function" in result.stdout
     assert log.read_text().splitlines() == [f"shell-init {shell_name}", f"completion {shell_name}"]
     cache = Path(os.environ["XDG_CACHE_HOME"]) / "up42keys" / f"shell-init.{shell_name}"
-    assert cache.read_text().startswith(up42keys("shell-init", shell_name).stdout)
+    assert cache.read_text().startswith(forked("shell-init", shell_name).stdout)
     os.utime(cache, (0, 0))  # older than the command: as after a new install
     assert run_shell(shell_name, loader_text + check).returncode == 0
     assert len(log.read_text().splitlines()) == 4
 
 
 @pytest.mark.shells
-def test_cached_init_in_fish_starts_python_only_when_the_command_is_newer(up42keys, logged_command):
+def test_cached_init_in_fish_starts_python_only_when_the_command_is_newer(forked, logged_command):
     """fish had no --cached: every new fish started Python for ``shell-init fish | source``."""
     directory, log = logged_command
-    loader = up42keys("shell-init", "fish", "--cached")
+    loader = forked("shell-init", "fish", "--cached")
     assert loader.returncode == 0, loader.stderr
     # run_shell puts the installed command first on PATH: the wrapper goes before it.
     script = f"set -gx PATH {directory} $PATH\n" + loader.stdout + "functions -q __up42keys_ps1\n"
@@ -70,7 +70,7 @@ def test_cached_init_in_fish_starts_python_only_when_the_command_is_newer(up42ke
         assert result.returncode == 0, result.stderr
     assert log.read_text().splitlines() == ["shell-init fish"]
     cache = Path(os.environ["XDG_CACHE_HOME"]) / "up42keys" / "shell-init.fish"
-    assert cache.read_text() == up42keys("shell-init", "fish").stdout
+    assert cache.read_text() == forked("shell-init", "fish").stdout
     os.utime(cache, (0, 0))  # older than the command: as after a new install
     assert run_shell("fish", script).returncode == 0
     assert log.read_text().splitlines() == ["shell-init fish"] * 2

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import API_KEY, PASSWORD
+from tests.conftest import API_KEY, PASSWORD, run_installed
 from tests.fakeup42 import FakeUp42
 from tests.helpers import add_profile, claims, in_directory
 from up42keys.cli import cli
@@ -78,14 +78,14 @@ def test_every_command_once(up42keys, server: FakeUp42, tmp_path: Path) -> None:
 
     project = tmp_path / "project"
     project.mkdir()
-    pinned = in_directory(project, "pin", "prod")
+    pinned = in_directory(project, "pin", "prod", run=run_installed)
     assert pinned.returncode == 0, pinned.stderr
     assert (project / ".up42keys-profile").read_text().strip() == "prod"
-    assert in_directory(project, "current").stdout == "prod\n"
+    assert in_directory(project, "current", run=run_installed).stdout == "prod\n"
 
     assert up42keys("protect", "prod").returncode == 0
     assert json.loads(up42keys("list", "--json").stdout)[2]["protected"] is True
-    status = json.loads(in_directory(project, "status", "--json").stdout)
+    status = json.loads(in_directory(project, "status", "--json", run=run_installed).stdout)
     assert status["here"]["profile"] == "prod", status
     edited = up42keys("edit", "me", "--client-id", "up42-sdk")
     assert edited.returncode == 0, edited.stderr
@@ -107,5 +107,5 @@ def test_every_command_once(up42keys, server: FakeUp42, tmp_path: Path) -> None:
     doctor = up42keys("doctor", "--offline", "--json")
     checks = {check["name"]: check["status"] for check in json.loads(doctor.stdout)["checks"]}
     assert checks["profiles"] == "ok", doctor.stdout
-    assert in_directory(project, "pin", "--off").returncode == 0
+    assert in_directory(project, "pin", "--off", run=run_installed).returncode == 0
     assert not (project / ".up42keys-profile").exists()

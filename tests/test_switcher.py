@@ -1,7 +1,8 @@
 """The switcher's interactive side, as people coming from kubectx or gh use it.
 
-Each test drives the installed command: on a real pseudo-terminal (tests/terminal.py)
-for prompts and the picker, or in real fish for completion descriptions.
+Each test drives the command as a process: installed, on a real pseudo-terminal
+(tests/terminal.py) for prompts and the picker, or in real fish for completion
+descriptions; in a fork-server child (``forked``) where no terminal is involved.
 """
 
 from __future__ import annotations
@@ -24,8 +25,8 @@ def profiles(server, project_id):
     return add_prod_and_dev(server, project_id)
 
 
-def test_plain_up42keys_prints_its_help_with_exit_0(up42keys, run):
-    result = up42keys()
+def test_plain_up42keys_prints_its_help_with_exit_0(forked, run):
+    result = forked()
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("Usage: up42keys [OPTIONS]")
     assert "Commands:" in result.stdout
@@ -45,27 +46,27 @@ def test_fish_shows_each_command_description_whole():
     assert any("," in description for description in shown.values())
 
 
-def test_key_prompt_says_api_key(up42keys, server, project_id):
+def test_key_prompt_says_api_key(forked, server, project_id):
     terminal = Terminal(["add", "typed", "--project-id", project_id, "--api-url", server.url])
     terminal.expect("API key: ")
     terminal.type(API_KEY + ENTER)
     code, _ = terminal.finish()
     assert code == 0, terminal.shown
     assert "Api key" not in terminal.shown
-    assert up42keys("token", "typed").returncode == 0
+    assert forked("token", "typed").returncode == 0
 
 
-def test_ctrl_c_at_the_key_prompt_ends_by_sigint_and_stores_nothing(up42keys, server, project_id):
+def test_ctrl_c_at_the_key_prompt_ends_by_sigint_and_stores_nothing(forked, server, project_id):
     terminal = Terminal(["add", "typed", "--project-id", project_id, "--api-url", server.url])
     terminal.expect("API key: ")
     terminal.type(CTRL_C)
     code, _ = terminal.finish()
     assert code == ENDED_BY_CTRL_C, terminal.shown
     assert "Traceback" not in terminal.shown
-    assert up42keys("list", "--json").stdout.strip() == "[]"
+    assert forked("list", "--json").stdout.strip() == "[]"
 
 
-def test_use_without_name_picks_in_fzf_sorted_by_name(up42keys, profiles):
+def test_use_without_name_picks_in_fzf_sorted_by_name(forked, profiles):
     require("fzf")
     terminal = Terminal(["use"])
     terminal.expect("up42keys use>")
@@ -76,22 +77,22 @@ def test_use_without_name_picks_in_fzf_sorted_by_name(up42keys, profiles):
     terminal.type(ENTER)
     code, _ = terminal.finish()
     assert code == 0, terminal.shown
-    assert up42keys("current").stdout == "dev\n"
+    assert forked("current").stdout == "dev\n"
 
 
-def test_ctrl_c_in_fzf_changes_nothing(up42keys, profiles):
+def test_ctrl_c_in_fzf_changes_nothing(forked, profiles):
     require("fzf")
     terminal = Terminal(["use"])
     terminal.expect("up42keys use>")
     terminal.type(CTRL_C)
     code, _ = terminal.finish()
     assert code == 130, terminal.shown
-    assert up42keys("current").stdout == "prod\n"
+    assert forked("current").stdout == "prod\n"
 
 
-def test_menu_without_fzf_picks_by_number_and_asks_for_protected(up42keys, profiles):
-    assert up42keys("use", "dev").returncode == 0
-    assert up42keys("protect", "prod").returncode == 0
+def test_menu_without_fzf_picks_by_number_and_asks_for_protected(forked, profiles):
+    assert forked("use", "dev").returncode == 0
+    assert forked("protect", "prod").returncode == 0
     terminal = Terminal(["use"], env=NO_FZF)
     terminal.expect("Use profile (number or name, Enter for none):")
     assert "*  1) dev" in terminal.shown
@@ -103,36 +104,36 @@ def test_menu_without_fzf_picks_by_number_and_asks_for_protected(up42keys, profi
     terminal.type("y" + ENTER)
     code, _ = terminal.finish()
     assert code == 0, terminal.shown
-    assert up42keys("current").stdout == "prod\n"
+    assert forked("current").stdout == "prod\n"
 
 
 @pytest.mark.parametrize(("answer", "code"), [(ENTER, 1), (CTRL_C, ENDED_BY_CTRL_C)])
-def test_menu_empty_answer_or_ctrl_c_changes_nothing(up42keys, profiles, answer, code):
+def test_menu_empty_answer_or_ctrl_c_changes_nothing(forked, profiles, answer, code):
     terminal = Terminal(["use"], env=NO_FZF)
     terminal.expect("Enter for none):")
     terminal.type(answer)
     exit_code, _ = terminal.finish()
     assert exit_code == code, terminal.shown
     assert "Traceback" not in terminal.shown
-    assert up42keys("current").stdout == "prod\n"
+    assert forked("current").stdout == "prod\n"
 
 
-def test_use_without_name_and_without_terminal_is_exit_2(up42keys, profiles):
-    result = up42keys("use")
+def test_use_without_name_and_without_terminal_is_exit_2(forked, profiles):
+    result = forked("use")
     assert result.returncode == 2
     assert "up42keys use NAME" in result.stderr
-    assert up42keys("current").stdout == "prod\n"
+    assert forked("current").stdout == "prod\n"
 
 
 @pytest.mark.parametrize("command", [["token"], ["use"], ["remove"], ["inspect"]])
-def test_mistyped_name_suggests_the_closest(up42keys, profiles, command):
-    result = up42keys(*command, "prdo")
+def test_mistyped_name_suggests_the_closest(forked, profiles, command):
+    result = forked(*command, "prdo")
     assert result.returncode == 3
     assert "no profile named 'prdo'; did you mean 'prod'?" in result.stderr
 
 
-def test_unlike_name_points_to_list(up42keys, profiles):
-    result = up42keys("token", "zzzzzz")
+def test_unlike_name_points_to_list(forked, profiles):
+    result = forked("token", "zzzzzz")
     assert result.returncode == 3
     assert "see 'up42keys list'" in result.stderr
     assert str(uuid.UUID(int=0)) not in result.stderr
@@ -170,29 +171,29 @@ def test_the_manuals_bash_prompts_keep_their_parentheses_on_a_protected_profile(
     ]
 
 
-def test_remove_of_a_protected_profile_asks_on_a_terminal(up42keys, profiles):
-    assert up42keys("protect", "prod").returncode == 0
+def test_remove_of_a_protected_profile_asks_on_a_terminal(forked, profiles):
+    assert forked("protect", "prod").returncode == 0
     terminal = Terminal(["remove", "prod"])
     terminal.expect("Profile 'prod' is protected. Remove it? [y/N]:")
     terminal.type("n" + ENTER)
     code, _ = terminal.finish()
     assert code == 1, terminal.shown
-    assert "prod" in up42keys("list").stdout
+    assert "prod" in forked("list").stdout
     terminal = Terminal(["remove", "prod"])
     terminal.expect("Remove it?")
     terminal.type("y" + ENTER)
     code, _ = terminal.finish()
     assert code == 0, terminal.shown
-    assert "prod" not in up42keys("list").stdout
+    assert "prod" not in forked("list").stdout
 
 
-def test_remove_of_a_protected_profile_without_terminal_needs_yes(up42keys, profiles):
-    assert up42keys("protect", "prod").returncode == 0
-    refused = up42keys("remove", "prod")
+def test_remove_of_a_protected_profile_without_terminal_needs_yes(forked, profiles):
+    assert forked("protect", "prod").returncode == 0
+    refused = forked("remove", "prod")
     assert refused.returncode == 2
-    assert "prod" in up42keys("list").stdout
+    assert "prod" in forked("list").stdout
     fix = refused.stderr.split("run '", 1)[1].split("'", 1)[0]
     assert fix == "up42keys remove prod --yes"
-    assert up42keys(*fix.split()[1:]).returncode == 0
-    assert "prod" not in up42keys("list").stdout
-    assert up42keys("remove", "dev").returncode == 0  # not protected: no question
+    assert forked(*fix.split()[1:]).returncode == 0
+    assert "prod" not in forked("list").stdout
+    assert forked("remove", "dev").returncode == 0  # not protected: no question

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import API_KEY, REPOSITORY, run_installed
+from tests.conftest import API_KEY, REPOSITORY, run_forked
 from tests.fakeup42 import Fault
 from up42keys.cli.terminal import clean
 
@@ -49,7 +49,7 @@ def test_clean_removes_whole_sequences_and_keeps_text():
 def run_in(
     directory: Path, *args: str, input: str | None = None
 ) -> subprocess.CompletedProcess[str]:
-    return run_installed(*args, input=input, env={"UP42KEYS_RETRY_DELAY": "0"}, cwd=directory)
+    return run_forked(*args, input=input, env={"UP42KEYS_RETRY_DELAY": "0"}, cwd=directory)
 
 
 @pytest.fixture
