@@ -15,7 +15,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from tests.conftest import API_KEY, run_in_process
+from tests.conftest import API_KEY, installed_package_dir, run_in_process
 from tests.helpers import add_profile, files_under
 from tests.test_concurrency import finish, spawn
 from up42keys import paths
@@ -30,19 +30,24 @@ COMMANDS = [
 ]
 
 
-def before_up42keys(stderr: str) -> bool:
-    """A KeyboardInterrupt before any line of up42keys ran: no frame in the package's files.
+def before_up42keys(stderr: str, package: Path) -> bool:
+    """A KeyboardInterrupt before any line of up42keys ran: no frame in the files of
+    ``package``, the installed package's directory.
 
     That is CPython's start-up (its streams, importing site, finding sys.path[0]) or the
     launcher's import machinery looking for the package; no code of ours can
-    run that early (the launcher itself is checked below).
+    run that early (the launcher itself is checked below). A frame is known by its file,
+    not by a name in its path: a clone in a directory named up42keys holds the launcher.
     """
     if stderr.startswith("Fatal Python error: init_"):
         return True  # CPython's own initialisation (its streams), interrupted before site ran
     # "KeyboardInterrupt", or "KeyboardInterrupt: " where CPython sets the launcher up as
     # __main__ ("python: failed to set __main__.__loader__" before the traceback).
     raised = re.search(r"^KeyboardInterrupt(: .*)?$", stderr, re.MULTILINE)
-    return raised is not None and f"{os.sep}up42keys{os.sep}" not in stderr[: raised.start()]
+    if raised is None:
+        return False
+    frames = re.findall(r'^  File "([^"]+)"', stderr[: raised.start()], re.MULTILINE)
+    return not any(Path(frame).is_relative_to(package) for frame in frames)
 
 
 def test_cpythons_own_start_up_interrupted_counts_as_before_up42keys():
@@ -59,9 +64,20 @@ def test_cpythons_own_start_up_interrupted_counts_as_before_up42keys():
         f'  File "{os.sep}venv{os.sep}up42keys{os.sep}cli{os.sep}app.py", line 1, in <module>\n'
         "KeyboardInterrupt\n"
     )
-    assert before_up42keys(loader)
-    assert before_up42keys(streams)
-    assert not before_up42keys(ours)
+    # The launcher finding the package, in a clone whose directory is named up42keys.
+    launcher = (
+        "Traceback (most recent call last):\n"
+        f'  File "{os.sep}src{os.sep}up42keys{os.sep}.venv{os.sep}bin{os.sep}up42keys", line 3,'
+        " in <module>\n"
+        "    from up42keys.fastpath import main\n"
+        '  File "<frozen importlib._bootstrap>", line 1176, in _find_and_load\n'
+        "KeyboardInterrupt\n"
+    )
+    package = Path(f"{os.sep}venv{os.sep}up42keys")
+    assert before_up42keys(loader, package)
+    assert before_up42keys(streams, package)
+    assert before_up42keys(launcher, package)
+    assert not before_up42keys(ours, package)
 
 
 def test_the_launcher_runs_no_code_before_up42keys():
@@ -76,6 +92,7 @@ def test_the_launcher_runs_no_code_before_up42keys():
 def test_sigint_at_random_instants(up42keys, server, project_id):
     add_profile(run_in_process, server, "prod", project_id, "--no-verify", check=True)
     assert up42keys("token").returncode == 0
+    package = installed_package_dir()
     seed = random.randrange(1 << 30)  # noqa: S311 - instants, not cryptography
     chooser = random.Random(seed)  # noqa: S311 - ditto
     outcomes: Counter[str] = Counter()
@@ -88,7 +105,7 @@ def test_sigint_at_random_instants(up42keys, server, project_id):
         process.send_signal(signal.SIGINT)
         ((code, _, stderr),) = finish([process])
         where = f"seed {seed}, run {run}, {command}: exit {code}, stderr {stderr!r}"
-        if before_up42keys(stderr):
+        if before_up42keys(stderr, package):
             # Counted and reported (docs/reliability.md), not a failure of ours.
             outcomes["interpreter start-up traceback"] += 1
             continue
