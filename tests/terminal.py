@@ -53,18 +53,22 @@ class Terminal:
         )
         os.close(follower)
 
-    def _read(self, seconds: float) -> None:
+    def _read(self, seconds: float) -> bool:
+        """Add what the terminal shows within ``seconds``; False once nothing more will come
+        (the command's side is closed: reading gives EIO) or nothing came in that time."""
         ready, _, _ = select.select([self._leader], [], [], seconds)
-        if ready:
-            try:
-                chunk = os.read(self._leader, 65536).decode(errors="replace")
-            except OSError:  # the command has ended and closed its side
-                time.sleep(seconds)
-                return
-            # A terminal answers "where is the cursor?" (fzf asks before it draws).
-            for _ in range(chunk.count(CURSOR_QUERY)):
-                self.type(CURSOR_AT_TOP)
-            self.shown += chunk
+        if not ready:
+            return False
+        try:
+            chunk = os.read(self._leader, 65536).decode(errors="replace")
+        except OSError:  # the command has ended and closed its side
+            time.sleep(seconds)
+            return False
+        # A terminal answers "where is the cursor?" (fzf asks before it draws).
+        for _ in range(chunk.count(CURSOR_QUERY)):
+            self.type(CURSOR_AT_TOP)
+        self.shown += chunk
+        return bool(chunk)
 
     def expect(self, text: str, timeout: float = 30) -> None:
         """Wait until the terminal has shown ``text``."""
@@ -86,8 +90,22 @@ class Terminal:
         os.write(self._leader, keys.encode())
 
     def finish(self, timeout: float = 30) -> tuple[int, str]:
-        """The exit code and stdout, once the command has ended."""
-        stdout, _ = self.process.communicate(timeout=timeout)
-        self._read(0.05)
+        """The exit code and stdout, once the command has ended, with all it showed.
+
+        The terminal is read while the command runs (it would block once the pty's buffers
+        are full), and then until its side is closed: the kernel hands what a command wrote
+        to the pty over in its own time, and a last read at the exit could miss a prompt.
+        """
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                stdout, _ = self.process.communicate(timeout=0.05)
+                break
+            except subprocess.TimeoutExpired:
+                if time.monotonic() > deadline:
+                    raise
+                self._read(0)
+        while self._read(0.05):
+            pass
         os.close(self._leader)
         return self.process.returncode, stdout.decode()

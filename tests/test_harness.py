@@ -13,6 +13,7 @@ import pytest
 from tests import conftest
 from tests.conftest import REPOSITORY, reinstall_command, stale_files
 from tests.helpers import USERNAME, add_profile, claims
+from tests.terminal import Terminal
 
 
 def test_stale_files_names_each_changed_added_and_removed_file(tmp_path):
@@ -102,3 +103,15 @@ def test_a_run_started_with_sigint_ignored_still_tests_a_terminals_start():
     )
     assert ignoring.returncode == 0, ignoring.stdout[-3000:]
     assert "2 passed" in ignoring.stdout
+
+
+def test_a_terminal_shows_all_a_command_wrote_to_it_before_it_ended():
+    """Terminal.finish reads the pty until the command's side is closed. It had waited for
+    the exit without reading, then read once: a command writing more than the pty holds
+    never ended, and under load a prompt still in the kernel's queue at the exit was lost
+    (tests/test_shell.py saw only the typed answer's echo)."""
+    name = "x" * 120_000  # more than the pty's buffers hold unread (64 KiB and 4 KiB)
+    terminal = Terminal([name])
+    code, stdout = terminal.finish(timeout=30)
+    assert (code, stdout) == (2, "")
+    assert terminal.shown.count("x") == len(name)
